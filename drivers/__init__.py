@@ -1,0 +1,1 @@
+"""Device drivers, one module per device family, behind the interfaces in :mod:`drivers.base`."""

@@ -1,0 +1,1 @@
+"""Simulators of the devices notaus drives: used by ``make run``, the tests and providers trying a policy."""
