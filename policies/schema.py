@@ -206,6 +206,19 @@ class Schedules(Strict):
     policy_url: str | None = None
     policy_pull_minutes: float = Field(default=60, ge=1)
     followup_days: int = Field(default=14, ge=0)
+    # practice drill: a real, announced cut that restores itself (crontab syntax, e.g. "30 7 * * 1")
+    drill_cron: str | None = None
+    drill_minutes: int = Field(default=5, ge=1, le=120)
+    drill_profile: str = "full"
+
+
+class SyslogTarget(Strict):
+    """Where journal events go for the provider's SIEM (RFC 5424)."""
+
+    host: str
+    port: int = Field(default=514, ge=1, le=65535)
+    proto: Literal["udp", "tcp"] = "udp"
+    app_name: str = Field(default="notaus", pattern=r"^[!-~]{1,48}$")
 
 
 class Policy(Strict):
@@ -220,6 +233,7 @@ class Policy(Strict):
     agents: dict[str, AgentPolicy] = Field(default_factory=dict)
     contacts: Contacts = Field(default_factory=Contacts)
     schedules: Schedules = Field(default_factory=Schedules)
+    syslog: SyslogTarget | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
