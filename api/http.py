@@ -1,0 +1,121 @@
+"""Request plumbing shared by the v1 endpoints: JSON bodies, field checks, idempotent replies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Response, jsonify, request
+
+from api.errors import ApiError
+from api.idempotency import body_fingerprint
+from api.security import identify, services
+
+F = TypeVar("F", bound=Callable[..., Any])
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; an empty body is ``{}``. 415 for other media types, 400 for bad JSON."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    if request.mimetype != "application/json":
+        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "The body is not valid JSON.", error="bad_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The body must be a JSON object.", error="bad_json")
+    return data
+
+
+def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = False,
+          default: Any = None, choices: tuple[Any, ...] | None = None, max_len: int = 500) -> Any:
+    """One checked field; 400 with a sentence naming the field if missing/wrong."""
+    if name not in body or body[name] is None:
+        if required:
+            raise ApiError(400, f"Field '{name}' is required.", error="missing_field")
+        return default
+    value = body[name]
+    if kind is bool and not isinstance(value, bool):
+        raise ApiError(400, f"Field '{name}' must be true or false.", error="bad_field")
+    if isinstance(value, bool) and kind is not bool and kind != (bool,):
+        raise ApiError(400, f"Field '{name}' has the wrong type.", error="bad_field")
+    if not isinstance(value, kind):
+        raise ApiError(400, f"Field '{name}' has the wrong type.", error="bad_field")
+    if isinstance(value, str):
+        value = value.strip()
+        if len(value) > max_len:
+            raise ApiError(400, f"Field '{name}' is longer than {max_len} characters.", error="bad_field")
+        if required and not value:
+            raise ApiError(400, f"Field '{name}' must not be empty.", error="missing_field")
+    if choices is not None and value not in choices:
+        raise ApiError(400, f"Field '{name}' must be one of: {', '.join(map(str, choices))}.", error="bad_field")
+    return value
+
+
+def reply(body: dict[str, Any] | list[Any], status: int = 200) -> tuple[Response, int]:
+    return jsonify(body), status
+
+
+def idempotent(fn: F) -> F:
+    """Honour ``Idempotency-Key``: replay the stored answer, 422 if the same key carries another body.
+
+    Must run *after* authentication (keys are scoped to the token name). Only answers below 500 and
+    other than 429 are stored: a transient failure may be retried with the same key.
+    """
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key:
+            return fn(*args, **kwargs)
+        if len(key) > 200:
+            raise ApiError(400, "Idempotency-Key is longer than 200 characters.")
+        caller = identify()
+        owner = caller.name if caller else "-"
+        store = services().idempotency
+        fp = body_fingerprint(request.method, request.path, request.get_data(cache=True))
+        stored = store.begin(owner, key, fp)
+        if stored is not None:
+            if stored.body_hash != fp:
+                raise ApiError(422, "This Idempotency-Key was used for a different request; use a new key.",
+                               error="idempotency_key_reused")
+            if stored.status is None or stored.response is None:
+                raise ApiError(409, "The first request with this Idempotency-Key is still running; retry shortly.",
+                               error="idempotency_in_progress", headers={"Retry-After": "1"})
+            resp = jsonify(stored.response)
+            resp.status_code = stored.status
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
+        try:
+            result = fn(*args, **kwargs)
+        except ApiError as err:
+            if err.status == 429:
+                store.abandon(owner, key)
+            else:
+                store.finish(owner, key, err.status, err.body())
+            raise
+        except BaseException:
+            store.abandon(owner, key)
+            raise
+        resp, status = _as_response(result)
+        if status < 500 and status != 429 and resp.is_json:
+            store.finish(owner, key, status, cast(dict[str, Any], resp.get_json()))
+        else:
+            store.abandon(owner, key)
+        return resp
+
+    return cast(F, wrapper)
+
+
+def _as_response(result: Any) -> tuple[Response, int]:
+    if isinstance(result, tuple):
+        resp, status = result[0], int(result[1])
+        resp.status_code = status
+        return resp, status
+    return result, int(result.status_code)

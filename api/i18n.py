@@ -1,0 +1,140 @@
+"""Every string a person sees in the web UI, German first, English on request.
+
+Checklist wording follows chapter 3.5.1 ("Sofortmaßnahmen"), 3.5.4 and 3.5.5 of the KV guide
+"Handeln bei IT-Sicherheitsvorfällen", so staff recognise what they were trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+LANGS: tuple[str, ...] = ("de", "en")
+
+#: checklist item id -> (de, en). Order is the order on screen. ``{provider_phone}`` is filled in.
+CHECKLIST: dict[str, tuple[str, str]] = {
+    "calm": ("Ruhe bewahren, alle Mitarbeiter informieren, Dokumentation beginnen.",
+             "Stay calm, inform all staff, start writing down what happened."),
+    "no-admin": ("Keine Anmeldung an betroffenen oder verdächtigen Geräten mit Administratorrechten!",
+                 "Do not log in with administrator rights on affected or suspicious machines!"),
+    "disconnect": ("Alle betroffenen oder verdächtigen Geräte vom Netzwerk trennen "
+                   "(Datenkabel am Gerät ziehen, WLAN abschalten).",
+                   "Disconnect every affected or suspicious machine from the network "
+                   "(pull the network cable at the machine, switch WLAN off)."),
+    "power-off": ("Wenn noch nicht alle Daten verschlüsselt sind: Gerät hart ausschalten "
+                  "(Netzstecker am Gerät ziehen, bei Laptops Ausschaltknopf ca. 5 Sekunden drücken).",
+                  "If not everything is encrypted yet: power the machine off hard "
+                  "(pull the plug at the machine; laptops: hold the power button for about 5 seconds)."),
+    "ups": ("Achtung USV: bei Servern die Stromversorgung von der USV zum Server trennen, "
+            "nicht vom Stromnetz zur USV.",
+            "Mind the UPS: on servers disconnect the power between UPS and server, "
+            "not between wall socket and UPS."),
+    "call-provider": ("IT-Dienstleister anrufen: {provider}",
+                      "Call the IT provider: {provider}"),
+    "police": ("Kein Lösegeld zahlen. Anzeige bei der Polizei erstatten.",
+               "Do not pay a ransom. Report the crime to the police."),
+    "report-72h": ("Meldung an die Datenschutzbehörde (Landesbeauftragte für Datenschutz) "
+                   "binnen 72 Stunden nach Kenntnis.",
+                   "Report to the data protection authority within 72 hours of becoming aware."),
+}
+
+UI: dict[str, tuple[str, str]] = {
+    "title": ("Notaus", "Emergency stop"),
+    "big_button": ("Praxis vom Internet trennen", "Disconnect the practice from the internet"),
+    "big_button_hint": ("Bei Verdacht auf Schadsoftware oder Verschlüsselung sofort drücken.",
+                        "Press immediately if you suspect malware or encryption."),
+    "confirm_title": ("Das hört dann auf zu funktionieren:", "This will stop working:"),
+    "confirm_loading": ("Plan wird geladen …", "Loading the plan …"),
+    "choice_full": ("Alles trennen", "Disconnect everything"),
+    "choice_full_hint": ("Internet und WLAN aus. Das Telefon über den Router fällt auch aus.",
+                         "Internet and WLAN off. Phones on the router drop too."),
+    "choice_keep": ("PCs sperren, Telefon behalten", "Block the PCs, keep the phones"),
+    "choice_keep_hint": ("Alle PCs verlieren das Internet, die Telefone bleiben erreichbar.",
+                         "All PCs lose the internet, phones stay reachable."),
+    "cancel": ("Abbrechen", "Cancel"),
+    "progress_title": ("Wird getrennt …", "Disconnecting …"),
+    "dev_pending": ("wartet", "waiting"),
+    "dev_running": ("läuft", "running"),
+    "dev_done": ("erledigt – geprüft", "done – verified"),
+    "dev_failed": ("fehlgeschlagen", "failed"),
+    "dev_unverified": ("ausgeführt, aber nicht bestätigt", "done but not confirmed"),
+    "dev_not_supported": ("nicht möglich mit diesem Gerät", "not possible with this device"),
+    "dev_skipped": ("übersprungen", "skipped"),
+    "result_done": ("Getrennt – geprüft", "Disconnected – verified"),
+    "result_partial": ("Teilweise getrennt – bitte Netzwerkkabel am Router ziehen und IT-Dienstleister anrufen",
+                       "Partly disconnected – pull the WAN cable at the router and call the IT provider"),
+    "result_failed": ("Trennen fehlgeschlagen – Router ausschalten oder Kabel ziehen, IT-Dienstleister anrufen",
+                      "Disconnecting failed – switch the router off or pull the cable, call the IT provider"),
+    "result_refused": ("Abgelehnt", "Refused"),
+    "error_network": ("Keine Verbindung zum Notaus-Gerät. Router ausschalten oder Internetkabel ziehen.",
+                      "No connection to the emergency-stop box. Switch the router off or pull the cable."),
+    "checklist_title": ("Sofortmaßnahmen", "Immediate measures"),
+    "checklist_hint": ("Abhaken, was erledigt ist – wird mit Uhrzeit dokumentiert.",
+                       "Tick what is done – it is recorded with the time."),
+    "status_link": ("Status", "Status"),
+    "home_link": ("Notaus", "Emergency stop"),
+    "status_title": ("Status der Praxis", "Practice status"),
+    "state_connected": ("verbunden", "connected"),
+    "state_disconnected": ("getrennt", "disconnected"),
+    "state_partial": ("teilweise", "partial"),
+    "state_unknown": ("unbekannt", "unknown"),
+    "devices": ("Geräte", "Devices"),
+    "reachable": ("erreichbar", "reachable"),
+    "unreachable": ("nicht erreichbar", "unreachable"),
+    "isolated_title": ("Gesperrte Rechner", "Isolated machines"),
+    "none": ("keine", "none"),
+    "pending_title": ("Anfragen von Virenscannern (warten auf Freigabe)",
+                      "Requests from security agents (awaiting approval)"),
+    "approve": ("Sperren", "Isolate"),
+    "reject": ("Ablehnen", "Reject"),
+    "restore_title": ("Wiederherstellen (nur IT-Dienstleister)", "Restore (IT provider only)"),
+    "restore_reason": ("Grund (Pflichtfeld)", "Reason (required)"),
+    "restore_wan": ("Internet wieder verbinden", "Reconnect the internet"),
+    "restore_hosts": ("Rechner wieder freigeben", "Release the machines"),
+    "restore_all": ("Alles wiederherstellen", "Restore everything"),
+    "release": ("Freigeben", "Release"),
+    "login_title": ("Anmelden", "Sign in"),
+    "login_token": ("Zugangsschlüssel (vom IT-Dienstleister)", "Access token (from your IT provider)"),
+    "login_button": ("Anmelden", "Sign in"),
+    "login_needed": ("Bitte anmelden. Den Zugangsschlüssel hat Ihr IT-Dienstleister.",
+                     "Please sign in. Your IT provider has the access token."),
+    "login_bad": ("Zugangsschlüssel unbekannt. Bitte beim IT-Dienstleister nachfragen.",
+                  "Unknown access token. Please ask your IT provider."),
+    "enroll_title": ("Dieses Gerät als Notaus-Tablet einrichten", "Set up this device as the emergency-stop tablet"),
+    "enroll_button": ("Einrichten", "Set up"),
+    "enroll_bad": ("Einrichtungslink ungültig oder abgelaufen. Bitte neuen Link erzeugen "
+                   "(notaus token kiosk --name …).",
+                   "Set-up link invalid or expired. Create a new one (notaus token kiosk --name …)."),
+    "enroll_done": ("Eingerichtet. Dieses Gerät zeigt jetzt den Notaus-Knopf.",
+                    "Done. This device now shows the emergency-stop button."),
+    "lang_switch": ("English", "Deutsch"),
+    "last_update": ("Stand", "As of"),
+    "provider_unknown": ("Telefonnummer in der Richtlinie eintragen (contacts.it_provider)",
+                         "add the phone number to the policy (contacts.it_provider)"),
+    "refused_reason": ("Grund", "Reason"),
+    "warnings_none": ("Keine Einschränkungen bekannt.", "No known side effects."),
+}
+
+
+def pick_lang(query: str | None, cookie: str | None, accept: Iterable[tuple[str, float]], default: str) -> str:
+    """?lang= beats the cookie beats Accept-Language beats the policy default."""
+    for candidate in (query, cookie):
+        if candidate in LANGS:
+            return candidate
+    best: tuple[float, str] | None = None
+    for value, quality in accept:
+        code = value.split("-")[0].lower()
+        if code in LANGS and (best is None or quality > best[0]):
+            best = (quality, code)
+    if best is not None:
+        return best[1]
+    return default if default in LANGS else "de"
+
+
+def strings(lang: str) -> dict[str, str]:
+    idx = 1 if lang == "en" else 0
+    return {key: pair[idx] for key, pair in UI.items()}
+
+
+def checklist(lang: str, provider: str) -> list[dict[str, str]]:
+    idx = 1 if lang == "en" else 0
+    return [{"id": key, "text": pair[idx].format(provider=provider)} for key, pair in CHECKLIST.items()]
