@@ -25,4 +25,4 @@ def driver_class(name: str) -> type[Driver]:
     except KeyError:
         raise KeyError(f"unknown driver {name!r}; known: {', '.join(sorted(DRIVERS))}") from None
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)

@@ -74,10 +74,7 @@ def _key_name(loc: Loc, data: Any) -> str:
                 node = None
             parts.append(label)
         else:
-            if isinstance(node, dict):
-                node = node.get(part)
-            else:
-                node = None
+            node = node.get(part) if isinstance(node, dict) else None
             parts.append(("." if parts else "") + str(part))
     return "".join(parts)
 

@@ -1,0 +1,905 @@
+"""The containment engine: plan, guard, act on devices in parallel, verify by reading back.
+
+Order of every operation: journal the request, refuse early if a guard says no, record the desired
+state, run device steps in parallel (each bounded in time, retried when the failure is transient),
+read the device state back, journal each step's result, journal the overall result. "done" is only
+ever said of something a device confirmed.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from controller.consequences import panic_warnings
+from controller.journal import Journal
+from controller.results import DeviceResult, OperationResult, Plan, Step
+from controller.state import StateStore
+from drivers.base import (
+    Driver,
+    DriverError,
+    Host,
+    NotSupported,
+    RouterDriver,
+    SwitchDriver,
+    Telephony,
+    Unreachable,
+)
+from drivers.registry import driver_class
+from policies.schema import Device, HostEntry, Policy, normalize_mac
+
+log = logging.getLogger(__name__)
+
+#: failures that another try will not fix
+PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Refused(Exception):
+    """A guard said no; ``str()`` is the reason shown to the caller."""
+
+
+def build_driver(device: Device, base_dir: Path | None = None) -> Driver:
+    """Instantiate the driver for a policy device (secrets resolved here, at start-up)."""
+    cls = driver_class(device.driver)
+    options = device.model_dump(exclude={"name", "driver", "address", "port", "user", "password",
+                                         "password_file", "password_env", "timeout"})
+    return cls(device.name, device.address, port=device.port, user=device.user,
+               password=device.resolve_password(base_dir), timeout=device.timeout, options=options)
+
+
+class Engine:
+    def __init__(self, policy: Policy, journal: Journal, state: StateStore, drivers: dict[str, Driver],
+                 base_dir: Path | None = None) -> None:
+        self.policy = policy
+        self.journal = journal
+        self.state = state
+        self.drivers = drivers
+        self.base_dir = base_dir
+        self.settings = policy.controller
+        self._executor = ThreadPoolExecutor(max_workers=max(8, 3 * len(drivers)), thread_name_prefix="notaus-dev")
+        self._dev_locks = {name: threading.RLock() for name in drivers}
+        self._op_lock = threading.RLock()
+        self._telephony: dict[str, Telephony] = {}
+        self._router_hosts: dict[str, list[Host]] = {}
+        self._open_errors: dict[str, str] = {}
+        self._health: dict[str, dict[str, Any]] = {}
+        self._status_cache: tuple[float, dict[str, Any]] | None = None
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    # ---------------------------------------------------------------------------- life cycle
+    @classmethod
+    def from_policy(cls, policy: Policy, base_dir: Path | None = None, *, open_devices: bool = True) -> Engine:
+        state_dir = Path(policy.controller.state_dir)
+        if not state_dir.is_absolute() and base_dir is not None:
+            state_dir = base_dir / state_dir
+        journal = Journal(state_dir / "journal.sqlite")
+        state = StateStore(state_dir / "state.sqlite")
+        drivers = {d.name: build_driver(d, base_dir) for d in policy.devices}
+        engine = cls(policy, journal, state, drivers, base_dir)
+        engine.state_dir = state_dir
+        if open_devices:
+            engine.open()
+        return engine
+
+    state_dir: Path = Path("var")
+
+    def open(self) -> None:
+        """Connect every device in parallel and warm the caches the panic path needs."""
+        def _open(name: str, drv: Driver) -> None:
+            with self._dev_locks[name]:
+                drv.open()
+                if isinstance(drv, RouterDriver):
+                    self._refresh_router_facts(name, drv)
+
+        futures = {name: self._executor.submit(_open, name, drv) for name, drv in self.drivers.items()}
+        for name, fut in futures.items():
+            try:
+                fut.result(timeout=self.settings.parallel_timeout)
+                self._open_errors.pop(name, None)
+            except FutureTimeout:
+                self._open_errors[name] = f"no answer within {self.settings.parallel_timeout:.0f} s"
+            except DriverError as exc:
+                self._open_errors[name] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a broken device must not stop the controller
+                self._open_errors[name] = f"{type(exc).__name__}: {exc}"
+        self.journal.append("engine.start", {"devices": sorted(self.drivers), "open_errors": self._open_errors})
+
+    def _refresh_router_facts(self, name: str, drv: RouterDriver) -> None:
+        try:
+            self._telephony[name] = drv.telephony()
+        except DriverError:
+            self._telephony.setdefault(name, Telephony())
+        try:
+            self._router_hosts[name] = drv.hosts()
+        except DriverError:
+            self._router_hosts.setdefault(name, [])
+
+    def close(self) -> None:
+        for drv in self.drivers.values():
+            try:
+                drv.close()
+            except Exception:  # noqa: BLE001
+                log.exception("closing %s", drv.name)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.journal.close()
+        self.state.close()
+
+    def reassert(self) -> list[dict[str, Any]]:
+        """After a restart: make the devices match the persisted desired state again."""
+        if not self.state.is_active():
+            return []
+        self.journal.append("engine.reassert", {"desired": self.state.desired()})
+        return self.enforce()
+
+    # ---------------------------------------------------------------------------- helpers
+    def routers(self) -> dict[str, RouterDriver]:
+        return {n: d for n, d in self.drivers.items() if isinstance(d, RouterDriver)}
+
+    def switches(self) -> dict[str, SwitchDriver]:
+        return {n: d for n, d in self.drivers.items() if isinstance(d, SwitchDriver)}
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event, data)
+            except Exception:  # noqa: BLE001
+                log.exception("engine listener failed")
+
+    def _call(self, device: str, fn: Callable[[], Any]) -> Any:
+        """One device call under that device's lock, retried on transient failures."""
+        attempts = 1 + self.settings.retries
+        last: DriverError | None = None
+        for attempt in range(attempts):
+            try:
+                with self._dev_locks[device]:
+                    return fn()
+            except DriverError as exc:
+                if exc.kind in PERMANENT:
+                    raise
+                last = exc
+                if attempt + 1 < attempts:
+                    time.sleep(min(0.2 * (attempt + 1), 1.0))
+        assert last is not None
+        raise last
+
+    def _poll(self, device: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+        """Read back until the device confirms or ``verify_timeout`` ends (devices apply asynchronously)."""
+        deadline = time.monotonic() + self.settings.verify_timeout
+        delay = 0.02
+        observed = ""
+        while True:
+            try:
+                ok, observed = self._call(device, check)
+            except DriverError as exc:
+                ok, observed = False, f"read-back failed: {exc}"
+            if ok or time.monotonic() >= deadline:
+                return ok, observed
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _step(self, step: Step, act: Callable[[], Any], verify: Callable[[], tuple[bool, str]] | None,
+              on_result: Callable[[Any], None] | None = None, operation: str = "") -> DeviceResult:
+        started = time.monotonic()
+        res = DeviceResult(step.device, step.action, "failed", target=step.target, host=step.host)
+        try:
+            value = self._call(step.device, act)
+            if on_result is not None:
+                on_result(value)
+            if verify is None:
+                res.outcome, res.message = "done", "device confirmed the call"
+            else:
+                ok, observed = self._poll(step.device, verify)
+                res.outcome = "done" if ok else "unverified"
+                res.message = observed if ok else f"the device accepted the command but reads back: {observed}"
+        except NotSupported as exc:
+            res.outcome, res.message, res.error_kind = "not_supported", str(exc), exc.kind
+        except DriverError as exc:
+            res.outcome, res.message, res.error_kind, res.detail = "failed", str(exc), exc.kind, exc.detail
+        except Exception as exc:  # noqa: BLE001 - report, never crash the panic
+            log.exception("step %s failed", step)
+            res.outcome, res.error_kind = "failed", "internal"
+            res.message = f"internal error: {type(exc).__name__}: {exc}"
+        res.seconds = round(time.monotonic() - started, 4)
+        self.journal.append("device.result", {"operation": operation, **asdict(res)})
+        self._emit("device.result", asdict(res))
+        return res
+
+    def _run_parallel(self, jobs: dict[str, list[Callable[[], DeviceResult]]], steps_of: dict[str, list[Step]],
+                      operation: str) -> list[DeviceResult]:
+        """Each device's steps run in order; devices run in parallel; the whole is bounded in time."""
+        def run_device(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
+            return [call() for call in calls]
+
+        futures = {dev: self._executor.submit(run_device, calls) for dev, calls in jobs.items() if calls}
+        deadline = time.monotonic() + self.settings.parallel_timeout
+        results: list[DeviceResult] = []
+        for dev, fut in futures.items():
+            try:
+                results.extend(fut.result(timeout=max(0.0, deadline - time.monotonic())))
+            except FutureTimeout:
+                for st in steps_of.get(dev, []):
+                    res = DeviceResult(dev, st.action, "failed", target=st.target, host=st.host,
+                                       error_kind="timeout",
+                                       message=f"{dev}: no answer within {self.settings.parallel_timeout:.0f} s "
+                                               "– the device is hanging or unreachable")
+                    self.journal.append("device.result", {"operation": operation, **asdict(res)})
+                    results.append(res)
+        return results
+
+    # ---------------------------------------------------------------------------- verification reads
+    def _wan_is(self, name: str, want: str) -> Callable[[], tuple[bool, str]]:
+        drv = self.routers()[name]
+
+        def check() -> tuple[bool, str]:
+            state = drv.wan_status()
+            return state == want, f"internet connection {state}"
+        return check
+
+    def _wlan_is(self, name: str, enabled: bool) -> Callable[[], tuple[bool, str]]:
+        drv = self.routers()[name]
+
+        def check() -> tuple[bool, str]:
+            nets = drv.wlan_status()
+            wrong = [n.ssid or str(n.index) for n in nets if n.enabled != enabled]
+            state = "on" if enabled else "off"
+            if wrong:
+                return False, f"still {'off' if enabled else 'on'}: {', '.join(wrong)}"
+            return True, f"WLAN {state}"
+        return check
+
+    def _blocked_is(self, name: str, ip: str, blocked: bool) -> Callable[[], tuple[bool, str]]:
+        drv = self.routers()[name]
+
+        def check() -> tuple[bool, str]:
+            state = drv.host_blocked(ip)
+            return state == blocked, f"{ip} internet access {'denied' if state else 'allowed'}"
+        return check
+
+    def _port_is(self, name: str, port: str, up: bool, vlan: int | None = None) -> Callable[[], tuple[bool, str]]:
+        drv = self.switches()[name]
+
+        def check() -> tuple[bool, str]:
+            for p in drv.ports():
+                if p.name == port:
+                    if vlan is not None:
+                        return p.vlan == vlan, f"port {port} in VLAN {p.vlan}"
+                    return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
+            return False, f"port {port} not reported by the switch"
+        return check
+
+    # ---------------------------------------------------------------------------- panic
+    def plan_panic(self, profile: str = "full") -> Plan:
+        if profile not in self.policy.profiles:
+            raise ValueError(f"unknown profile {profile!r}; known: {', '.join(self.policy.profiles)}")
+        prof = self.policy.profiles[profile]
+        plan = Plan(profile=profile)
+        routers = self.routers()
+        if not routers:
+            plan.notes.append("no router configured: the internet cannot be cut")
+        for name, drv in routers.items():
+            if prof.cut_wan:
+                plan.steps.append(Step(name, "cut_wan"))
+            if prof.wlan_off:
+                plan.steps.append(Step(name, "wlan_off"))
+            if prof.block_clients:
+                for host, ip in self._clients_to_block(name, prof.keep_roles):
+                    plan.steps.append(Step(name, "block_host", ip, host=host))
+            if name in self._open_errors:
+                plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
+            del drv
+        plan.warnings = panic_warnings(self.policy, prof, self._telephony)
+        return plan
+
+    def _clients_to_block(self, router: str, keep_roles: list[str]) -> list[tuple[str, str]]:
+        """Every known client except the kept roles, the controller and the network gear itself."""
+        keep_ips = {h.ip for h in self.policy.hosts if h.ip and h.role in keep_roles}
+        keep_ips |= {d.address for d in self.policy.devices}
+        if self.settings.ip:
+            keep_ips.add(self.settings.ip)
+        keep_macs = {h.mac for h in self.policy.hosts if h.mac and h.role in keep_roles}
+        if self.settings.mac:
+            keep_macs.add(self.settings.mac)
+        out: dict[str, str] = {}
+        for h in self.policy.hosts:
+            if h.ip and h.ip not in keep_ips and h.role not in keep_roles and h.role not in ("controller", "router",
+                                                                                           "switch"):
+                out[h.ip] = h.name
+        for rh in self._router_hosts.get(router, []):
+            mac = _safe_mac(rh.mac)
+            if rh.ip and rh.ip not in keep_ips and mac not in keep_macs and rh.ip not in out:
+                out[rh.ip] = rh.name or rh.ip
+        return sorted(((name, ip) for ip, name in out.items()), key=lambda t: ipaddress.ip_address(t[1]))
+
+    def panic(self, profile: str = "full", *, actor: str) -> OperationResult:
+        started = time.monotonic()
+        with self._op_lock:
+            self.journal.append("panic.request", {"profile": profile}, actor=actor)
+            try:
+                plan = self.plan_panic(profile)
+            except ValueError as exc:
+                self.journal.append("panic.refused", {"reason": str(exc)}, actor=actor)
+                return OperationResult("panic", "refused", message=str(exc))
+            self.journal.append("panic.plan", plan.to_dict(), actor=actor)
+
+            def record(desired: dict[str, Any]) -> None:
+                desired["containment"] = {"profile": profile, "since": _now(), "actor": actor}
+                for st in plan.steps:
+                    if st.action == "cut_wan":
+                        desired["wan_cut"].setdefault(st.device, {"memo": None, "since": _now()})
+                    elif st.action == "wlan_off":
+                        desired["wlan_off"].setdefault(st.device, {"since": _now()})
+                    elif st.action == "block_host":
+                        desired["router_blocks"].setdefault(
+                            st.target, {"router": st.device, "host": st.host, "reason": "panic", "since": _now()})
+            self.state.update(record)
+
+            jobs, steps_of = self._jobs_for(plan.steps, "panic")
+            results = self._run_parallel(jobs, steps_of, "panic")
+            outcome = OperationResult.summarize(results) if plan.steps else "failed"
+            result = OperationResult("panic", outcome, results, plan.warnings,
+                                     message=_panic_message(outcome, plan),
+                                     seconds=round(time.monotonic() - started, 3),
+                                     data={"profile": profile, "notes": plan.notes})
+            self.journal.append("panic.result", {"outcome": outcome, "seconds": result.seconds,
+                                                 "steps": len(results), "notes": plan.notes}, actor=actor)
+            self._status_cache = None
+            self._emit("panic.result", result.to_dict())
+            return result
+
+    def _jobs_for(self, steps: list[Step], operation: str) -> tuple[dict[str, list[Callable[[], DeviceResult]]],
+                                                                     dict[str, list[Step]]]:
+        jobs: dict[str, list[Callable[[], DeviceResult]]] = {}
+        steps_of: dict[str, list[Step]] = {}
+        for st in steps:
+            jobs.setdefault(st.device, []).append(self._make_call(st, operation))
+            steps_of.setdefault(st.device, []).append(st)
+        return jobs, steps_of
+
+    def _make_call(self, st: Step, operation: str) -> Callable[[], DeviceResult]:  # noqa: C901 - a dispatch table
+        name = st.device
+        if st.action == "cut_wan":
+            drv_r = self.routers()[name]
+
+            def keep_memo(memo: Any) -> None:
+                def upd(d: dict[str, Any]) -> None:
+                    entry = d["wan_cut"].setdefault(name, {"since": _now(), "memo": None})
+                    if not entry.get("memo") and isinstance(memo, dict):
+                        entry["memo"] = memo   # never overwrite the pre-cut trigger with our own "Manual"
+                self.state.update(upd)
+            return lambda: self._step(st, drv_r.cut_wan, self._wan_is(name, "down"), keep_memo, operation)
+        if st.action == "restore_wan":
+            drv_r = self.routers()[name]
+            memo = self.state.get(f"wan_memo:{name}")
+            return lambda: self._step(st, lambda: drv_r.restore_wan(memo), self._wan_is(name, "up"), None, operation)
+        if st.action in ("wlan_off", "wlan_on"):
+            drv_r = self.routers()[name]
+            on = st.action == "wlan_on"
+            return lambda: self._step(st, lambda: drv_r.set_wlan(on), self._wlan_is(name, on), None, operation)
+        if st.action in ("block_host", "unblock_host"):
+            drv_r = self.routers()[name]
+            block = st.action == "block_host"
+            act = (lambda: drv_r.block_host(st.target)) if block else (lambda: drv_r.unblock_host(st.target))
+            return lambda: self._step(st, act, self._blocked_is(name, st.target, block), None, operation)
+        if st.action in ("port_down", "port_up"):
+            drv_s = self.switches()[name]
+            up = st.action == "port_up"
+            act = (lambda: drv_s.port_up(st.target)) if up else (lambda: drv_s.port_down(st.target))
+            return lambda: self._step(st, act, self._port_is(name, st.target, up), None, operation)
+        if st.action == "set_vlan":
+            drv_s = self.switches()[name]
+            port, _, vlan_s = st.target.partition("@")
+            vlan = int(vlan_s)
+            return lambda: self._step(st, lambda: drv_s.set_port_vlan(port, vlan),
+                                      self._port_is(name, port, True, vlan=vlan), None, operation)
+        raise ValueError(f"unknown action {st.action}")
+
+    # ---------------------------------------------------------------------------- restore
+    def restore(self, *, actor: str, reason: str, stage: str = "all") -> OperationResult:
+        """Staged: ``wan`` (internet + WLAN back), ``hosts`` (panic blocks lifted one by one), ``all``.
+
+        Isolated hosts stay isolated: each is released on its own after the provider checked it.
+        """
+        if stage not in ("wan", "hosts", "all"):
+            return OperationResult("restore", "refused", message=f"unknown stage {stage!r} (wan, hosts, all)")
+        if not reason.strip():
+            return OperationResult("restore", "refused", message="a reason is required to restore")
+        started = time.monotonic()
+        with self._op_lock:
+            self.journal.append("restore.request", {"reason": reason, "stage": stage}, actor=actor)
+            steps: list[Step] = []
+            removed: dict[str, Any] = {}
+
+            def change(d: dict[str, Any]) -> None:
+                if stage in ("wan", "all"):
+                    for router, entry in d["wan_cut"].items():
+                        self.state.put(f"wan_memo:{router}", entry.get("memo"))
+                        steps.append(Step(router, "restore_wan"))
+                    steps.extend(Step(router, "wlan_on") for router in d["wlan_off"])
+                    d["wan_cut"], d["wlan_off"] = {}, {}
+                if stage in ("hosts", "all"):
+                    isolated_ips = {i.get("ip") for i in d["isolations"].values()}
+                    for ip, entry in list(d["router_blocks"].items()):
+                        if entry.get("reason") == "panic" and ip not in isolated_ips:
+                            steps.append(Step(entry["router"], "unblock_host", ip, host=entry.get("host", "")))
+                            del d["router_blocks"][ip]
+                if not (d["wan_cut"] or d["wlan_off"] or any(
+                        e.get("reason") == "panic" for e in d["router_blocks"].values())):
+                    removed["containment"] = d["containment"]
+                    d["containment"] = None
+            self.state.update(change)
+            # Staged: WAN first, then hosts one by one (sequential within the router anyway).
+            jobs, steps_of = self._jobs_for(steps, "restore")
+            results = self._run_parallel(jobs, steps_of, "restore")
+            outcome = OperationResult.summarize(results)
+            still = sorted(self.state.desired()["isolations"])
+            msg = "restored and verified" if outcome == "done" else "restore incomplete – see devices"
+            if still:
+                msg += f"; still isolated (release one by one after checking): {', '.join(still)}"
+            result = OperationResult("restore", outcome, results, message=msg,
+                                     seconds=round(time.monotonic() - started, 3),
+                                     data={"stage": stage, "still_isolated": still})
+            self.journal.append("restore.result", {"outcome": outcome, "stage": stage, "still_isolated": still},
+                                actor=actor)
+            self._status_cache = None
+            return result
+
+    # ---------------------------------------------------------------------------- isolation
+    def resolve_host(self, ident: str) -> HostEntry:
+        """HOST = configured name, IPv4 or MAC; unknown IP/MAC are looked up in the router's host list."""
+        found = self.policy.find_host(ident)
+        if found is not None:
+            if not found.mac and found.ip:
+                rh = self._router_host(ip=found.ip)
+                if rh is not None and rh.mac:
+                    found = found.model_copy(update={"mac": _safe_mac(rh.mac)})
+            if not found.ip and found.mac:
+                rh = self._router_host(mac=found.mac)
+                if rh is not None and rh.ip:
+                    found = found.model_copy(update={"ip": rh.ip})
+            return found
+        ip: str | None = None
+        mac: str | None = None
+        try:
+            ip = str(ipaddress.ip_address(ident))
+        except ValueError:
+            try:
+                mac = normalize_mac(ident)
+            except ValueError:
+                rh = next((h for hosts in self._router_hosts.values() for h in hosts if h.name == ident), None)
+                if rh is None:
+                    raise Refused(f"unknown host {ident!r}: not in the policy and not in the router's host list"
+                                  ) from None
+                return HostEntry(name=ident, ip=rh.ip or None, mac=_safe_mac(rh.mac) or None)
+        rh = self._router_host(ip=ip, mac=mac)
+        if rh is not None:
+            return HostEntry(name=rh.name or ident, ip=rh.ip or ip, mac=_safe_mac(rh.mac) or mac)
+        return HostEntry(name=ident, ip=ip, mac=mac)
+
+    def _router_host(self, ip: str | None = None, mac: str | None = None) -> Host | None:
+        for hosts in self._router_hosts.values():
+            for h in hosts:
+                if (ip and h.ip == ip) or (mac and _safe_mac(h.mac) == mac):
+                    return h
+        return None
+
+    def guard_host(self, host: HostEntry) -> None:
+        """Fail closed: protected assets, the controller and the network gear are never isolated."""
+        if self.policy.is_protected(host):
+            raise Refused(f"{host.name} is protected (role {host.role}) and is never isolated by notaus")
+        c = self.settings
+        if (c.ip and host.ip == c.ip) or (c.mac and host.mac == c.mac):
+            raise Refused(f"{host.name} is the notaus controller itself")
+        if host.ip and host.ip in {d.address for d in self.policy.devices}:
+            raise Refused(f"{host.name} is a network device notaus drives (router/switch)")
+
+    def _isolation_steps(self, host: HostEntry, method: str) -> tuple[list[Step], list[str]]:
+        steps: list[Step] = []
+        notes: list[str] = []
+        if method in ("auto", "port", "vlan"):
+            location, why = self._locate(host)
+            if location is not None:
+                sw, port = location
+                dev = self.policy.device(sw)
+                if method == "vlan":
+                    if dev.quarantine_vlan is None:
+                        notes.append(f"{sw}: no quarantine_vlan configured")
+                    else:
+                        steps.append(Step(sw, "set_vlan", f"{port}@{dev.quarantine_vlan}", host=host.name))
+                else:
+                    steps.append(Step(sw, "port_down", port, host=host.name))
+            elif why:
+                notes.append(why)
+        if method in ("auto", "router"):
+            if host.ip:
+                for name, drv in self.routers().items():
+                    steps.append(Step(name, "block_host", host.ip, host=host.name))
+                    del drv
+            else:
+                notes.append("no IP address known: cannot block at the router")
+        return steps, notes
+
+    def _locate(self, host: HostEntry) -> tuple[tuple[str, str] | None, str]:
+        """Configured port first; else search the switches' MAC tables (guards applied)."""
+        switches = self.switches()
+        if not switches:
+            return None, "no switch configured: the machine can only be blocked at the router"
+        if host.switch and host.port:
+            why = self._port_guard(host.switch, host.port)
+            return (None, why) if why else ((host.switch, host.port), "")
+        if not host.mac:
+            return None, "no MAC address known: cannot find the switch port"
+        try:
+            from controller.locate import locate_mac
+        except ImportError:
+            return None, "switch port location is not available"
+        loc = locate_mac(host.mac, switches, self._uplinks(), self._router_macs(), self.settings.mac)
+        if getattr(loc, "switch", None) and getattr(loc, "port", None):
+            why = self._port_guard(loc.switch, loc.port)
+            return (None, why) if why else ((loc.switch, loc.port), "")
+        return None, str(getattr(loc, "reason", "") or getattr(loc, "refusal", "") or "MAC not found on any switch")
+
+    def _uplinks(self) -> dict[str, set[str]]:
+        return {d.name: set(d.uplinks) | ({d.controller_port} if d.controller_port else set())
+                for d in self.policy.switches()}
+
+    def _router_macs(self) -> set[str]:
+        macs = {h.mac for h in self.policy.hosts if h.mac and h.role == "router"}
+        return {m for m in macs if m}
+
+    def _port_guard(self, switch: str, port: str) -> str:
+        dev = self.policy.device(switch)
+        if port in dev.uplinks:
+            return f"{switch} port {port} is an uplink and is never shut"
+        if dev.controller_port and port == dev.controller_port:
+            return f"{switch} port {port} is the controller's own port and is never shut"
+        try:
+            from controller.locate import port_guard
+        except ImportError:
+            return ""
+        why = port_guard(self.switches()[switch], port, uplinks=self._uplinks().get(switch, set()),
+                         router_macs=self._router_macs(), controller_mac=self.settings.mac)
+        return why or ""
+
+    def isolate(self, host: str, *, actor: str, reason: str = "", source: str = "manual",
+                evidence: dict[str, Any] | None = None, method: str = "auto") -> OperationResult:
+        started = time.monotonic()
+        with self._op_lock:
+            self.journal.append("isolate.request", {"host": host, "reason": reason, "source": source,
+                                                    "method": method, "evidence": evidence or {}}, actor=actor)
+            try:
+                if method not in ("auto", "port", "vlan", "router"):
+                    raise Refused(f"unknown method {method!r} (auto, port, vlan, router)")
+                entry = self.resolve_host(host)
+                self.guard_host(entry)
+                steps, notes = self._isolation_steps(entry, method)
+                if not steps:
+                    raise Refused("nothing can isolate this machine here: " + "; ".join(notes))
+            except Refused as exc:
+                self.journal.append("guard.refused", {"operation": "isolate", "host": host, "reason": str(exc)},
+                                    actor=actor)
+                return OperationResult("isolate", "refused", message=str(exc), data={"host": host})
+            previous_vlans: dict[str, int | None] = {}
+            for st in steps:
+                if st.action == "set_vlan":
+                    port = st.target.partition("@")[0]
+                    previous_vlans[port] = self._port_vlan(st.device, port)
+
+            def record(d: dict[str, Any]) -> None:
+                d["isolations"][entry.name] = {
+                    "host": entry.name, "ip": entry.ip, "mac": entry.mac, "reason": reason, "source": source,
+                    "actor": actor, "since": _now(), "evidence": evidence or {},
+                    "methods": [{"device": s.device, "action": s.action, "target": s.target,
+                                 "previous_vlan": previous_vlans.get(s.target.partition("@")[0])}
+                                for s in steps],
+                }
+                for s in steps:
+                    if s.action == "block_host":
+                        d["router_blocks"][s.target] = {"router": s.device, "host": entry.name,
+                                                        "reason": "isolation", "since": _now()}
+            self.state.update(record)
+            self.journal.append("isolate.plan", {"host": entry.name, "steps": [asdict(s) for s in steps],
+                                                 "notes": notes}, actor=actor)
+            jobs, steps_of = self._jobs_for(steps, "isolate")
+            results = self._run_parallel(jobs, steps_of, "isolate")
+            outcome = OperationResult.summarize(results)
+            msg = {"done": f"{entry.name} isolated and verified", "partial": f"{entry.name} only partly isolated",
+                   "failed": f"{entry.name} could not be isolated"}.get(outcome, "")
+            result = OperationResult("isolate", outcome, results, message=msg,
+                                     seconds=round(time.monotonic() - started, 3),
+                                     data={"host": entry.name, "ip": entry.ip, "mac": entry.mac, "notes": notes})
+            self.journal.append("isolate.result", {"host": entry.name, "outcome": outcome, "notes": notes},
+                                actor=actor)
+            self._status_cache = None
+            return result
+
+    def _port_vlan(self, switch: str, port: str) -> int | None:
+        try:
+            for p in self._call(switch, self.switches()[switch].ports):
+                if p.name == port:
+                    return p.vlan
+        except DriverError:
+            pass
+        return None
+
+    def release(self, host: str, *, actor: str, reason: str = "") -> OperationResult:
+        started = time.monotonic()
+        with self._op_lock:
+            self.journal.append("release.request", {"host": host, "reason": reason}, actor=actor)
+            desired = self.state.desired()
+            key = self._isolation_key(host, desired)
+            if key is None:
+                msg = f"{host} is not isolated by notaus"
+                self.journal.append("release.refused", {"host": host, "reason": msg}, actor=actor)
+                return OperationResult("release", "refused", message=msg, data={"host": host})
+            iso = desired["isolations"][key]
+            steps: list[Step] = []
+            for m in iso["methods"]:
+                if m["action"] == "port_down":
+                    steps.append(Step(m["device"], "port_up", m["target"], host=key))
+                elif m["action"] == "set_vlan" and m.get("previous_vlan"):
+                    port = m["target"].partition("@")[0]
+                    steps.append(Step(m["device"], "set_vlan", f"{port}@{m['previous_vlan']}", host=key))
+                elif m["action"] == "block_host":
+                    steps.append(Step(m["device"], "unblock_host", m["target"], host=key))
+
+            def change(d: dict[str, Any]) -> None:
+                d["isolations"].pop(key, None)
+                for s in steps:
+                    if s.action == "unblock_host" and d["router_blocks"].get(s.target, {}).get("reason") == "isolation":
+                        del d["router_blocks"][s.target]
+            self.state.update(change)
+            jobs, steps_of = self._jobs_for(steps, "release")
+            results = self._run_parallel(jobs, steps_of, "release")
+            outcome = OperationResult.summarize(results)
+            result = OperationResult("release", outcome, results,
+                                     message=f"{key} released" if outcome == "done" else f"{key}: release incomplete",
+                                     seconds=round(time.monotonic() - started, 3), data={"host": key})
+            self.journal.append("release.result", {"host": key, "outcome": outcome}, actor=actor)
+            self._status_cache = None
+            return result
+
+    def _isolation_key(self, ident: str, desired: dict[str, Any]) -> str | None:
+        isolations = desired["isolations"]
+        if ident in isolations:
+            return ident
+        mac = _safe_mac(ident)
+        for key, iso in isolations.items():
+            if ident == iso.get("ip") or (mac and mac == iso.get("mac")):
+                return key
+        found = self.policy.find_host(ident)
+        return found.name if found is not None and found.name in isolations else None
+
+    # ---------------------------------------------------------------------------- observation
+    def _observe(self) -> dict[str, dict[str, Any]]:
+        """Read every device in parallel, bounded; what cannot be read is 'unknown', never guessed."""
+        desired = self.state.desired()
+        blocked_ips = sorted(desired["router_blocks"])
+
+        def observe_router(name: str, drv: RouterDriver) -> dict[str, Any]:
+            obs: dict[str, Any] = {"name": name, "driver": self.policy.device(name).driver, "reachable": True,
+                                   "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": []}
+            try:
+                wan = self._call(name, drv.wan_status)
+                obs["wan"] = wan if wan in ("up", "down") else "unknown"
+                obs["wan_detail"] = wan
+            except NotSupported:
+                pass
+            except DriverError as exc:
+                obs.update(reachable=False, error=str(exc))
+                return obs
+            try:
+                nets = self._call(name, drv.wlan_status)
+                obs["wlan"] = "on" if any(n.enabled for n in nets) else "off"
+            except DriverError:
+                pass
+            if drv.supports("block_host"):
+                for ip in blocked_ips:
+                    try:
+                        if self._call(name, functools.partial(drv.host_blocked, ip)):
+                            obs["blocked_hosts"].append(ip)
+                    except DriverError:
+                        obs.setdefault("unreadable_hosts", []).append(ip)
+            return obs
+
+        def observe_switch(name: str, drv: SwitchDriver) -> dict[str, Any]:
+            obs: dict[str, Any] = {"name": name, "driver": self.policy.device(name).driver, "reachable": True,
+                                   "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+                                   "port_vlans": {}}
+            try:
+                for p in self._call(name, drv.ports):
+                    if not p.admin_up:
+                        obs["ports_down"].append(p.name)
+                    obs["port_vlans"][p.name] = p.vlan
+            except DriverError as exc:
+                obs.update(reachable=False, error=str(exc))
+            return obs
+
+        futures = {}
+        for name, drv in self.drivers.items():
+            if isinstance(drv, RouterDriver):
+                futures[name] = self._executor.submit(observe_router, name, drv)
+            elif isinstance(drv, SwitchDriver):
+                futures[name] = self._executor.submit(observe_switch, name, drv)
+        out: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + self.settings.parallel_timeout
+        for name, fut in futures.items():
+            try:
+                out[name] = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                out[name] = {"name": name, "driver": self.policy.device(name).driver, "reachable": False,
+                             "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+                             "error": f"no answer within {self.settings.parallel_timeout:.0f} s"}
+        return out
+
+    def _gaps(self, desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every desired fact the devices do not confirm, with what would re-apply it."""
+        gaps: list[dict[str, Any]] = []
+        for router in desired["wan_cut"]:
+            obs = observed.get(router, {})
+            if obs.get("wan") != "down":
+                gaps.append({"device": router, "what": "wan", "expected": "down", "observed": obs.get("wan", "unknown"),
+                             "step": Step(router, "cut_wan")})
+        for router in desired["wlan_off"]:
+            obs = observed.get(router, {})
+            if obs.get("wlan") not in ("off", "unknown") or not obs.get("reachable", False):
+                gaps.append({"device": router, "what": "wlan", "expected": "off",
+                             "observed": obs.get("wlan", "unknown"),
+                             "step": Step(router, "wlan_off")})
+        for ip, entry in desired["router_blocks"].items():
+            obs = observed.get(entry["router"], {})
+            if ip not in obs.get("blocked_hosts", []):
+                gaps.append({"device": entry["router"], "what": "host_block", "expected": f"{ip} blocked",
+                             "observed": "allowed" if obs.get("reachable") else "unknown",
+                             "step": Step(entry["router"], "block_host", ip, host=entry.get("host", ""))})
+        for key, iso in desired["isolations"].items():
+            for m in iso["methods"]:
+                obs = observed.get(m["device"], {})
+                if m["action"] == "port_down" and m["target"] not in obs.get("ports_down", []):
+                    gaps.append({"device": m["device"], "what": "port", "expected": f"{m['target']} down",
+                                 "observed": "up" if obs.get("reachable") else "unknown",
+                                 "step": Step(m["device"], "port_down", m["target"], host=key)})
+                if m["action"] == "set_vlan":
+                    port, _, vlan = m["target"].partition("@")
+                    if obs.get("port_vlans", {}).get(port) != int(vlan):
+                        gaps.append({"device": m["device"], "what": "vlan", "expected": m["target"],
+                                     "observed": str(obs.get("port_vlans", {}).get(port)),
+                                     "step": Step(m["device"], "set_vlan", m["target"], host=key)})
+        return gaps
+
+    def status(self, max_age: float = 0.0) -> dict[str, Any]:
+        """The documented ``status --json`` document; ``max_age`` lets busy callers share a reading."""
+        cached = self._status_cache
+        if max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
+            return cached[1]
+        desired = self.state.desired()
+        observed = self._observe()
+        gaps = self._gaps(desired, observed)
+        gap_hosts = {g["step"].host for g in gaps if g["step"].host}
+        panic_active = desired["containment"] is not None
+        panic_gaps = [g for g in gaps if g["what"] in ("wan", "wlan") or (
+            g["what"] == "host_block" and desired["router_blocks"].get(g["step"].target, {}).get("reason") == "panic")]
+        isolations = []
+        for key, iso in sorted(desired["isolations"].items()):
+            isolations.append({"host": key, "ip": iso.get("ip"), "mac": iso.get("mac"), "reason": iso.get("reason"),
+                               "source": iso.get("source"), "since": iso.get("since"),
+                               "methods": [f"{m['device']}:{m['action']}:{m['target']}" for m in iso["methods"]],
+                               "verified": key not in gap_hosts})
+        devices = []
+        for d in self.policy.devices:
+            obs = dict(observed.get(d.name, {}))
+            obs.pop("port_vlans", None)
+            obs.pop("wan_detail", None)
+            if d.name in self._health and not self._health[d.name].get("ok", True):
+                obs["health"] = self._health[d.name].get("message")
+            devices.append(obs)
+        doc = {
+            "contained": bool(panic_active and not panic_gaps),
+            "containment": desired["containment"],
+            "state": ("getrennt" if panic_active and not panic_gaps else
+                      "teilweise" if panic_active or desired["isolations"] else "verbunden"),
+            "devices": devices,
+            "isolations": isolations,
+            "drift": [{k: v for k, v in g.items() if k != "step"} for g in gaps],
+            "journal_head": (h.hash if (h := self.journal.head()) else None),
+        }
+        self._status_cache = (time.monotonic(), doc)
+        return doc
+
+    def enforce(self) -> list[dict[str, Any]]:
+        """Close the gap between desired and observed: journal each drift, then re-apply it."""
+        with self._op_lock:
+            desired = self.state.desired()
+            if not self.state.is_active():
+                return []
+            observed = self._observe()
+            gaps = [g for g in self._gaps(desired, observed) if observed.get(g["device"], {}).get("reachable")]
+            if not gaps:
+                return []
+            drifts = [{k: v for k, v in g.items() if k != "step"} for g in gaps]
+            for drift in drifts:
+                self.journal.append("drift", drift)
+            jobs, steps_of = self._jobs_for([g["step"] for g in gaps], "enforce")
+            results = self._run_parallel(jobs, steps_of, "enforce")
+            for drift, res in zip(drifts, _align(gaps, results), strict=False):
+                drift["reapplied"] = res.outcome if res else "unknown"
+            self._status_cache = None
+            self._emit("drift", {"drifts": drifts})
+            return drifts
+
+    def health(self) -> list[dict[str, Any]]:
+        """Read-only check of every device; journals only changes, so a broken box is seen before a panic."""
+        def probe(name: str, drv: Driver) -> dict[str, Any]:
+            try:
+                if name in self._open_errors:
+                    with self._dev_locks[name]:
+                        drv.open()
+                    self._open_errors.pop(name, None)
+                facts = self._call(name, drv.check)
+                if isinstance(drv, RouterDriver):
+                    self._refresh_router_facts(name, drv)
+                return {"device": name, "ok": True, "message": "ok", "facts": facts}
+            except DriverError as exc:
+                return {"device": name, "ok": False, "message": str(exc), "kind": exc.kind}
+            except Exception as exc:  # noqa: BLE001
+                return {"device": name, "ok": False, "message": f"{type(exc).__name__}: {exc}", "kind": "internal"}
+
+        futures = {name: self._executor.submit(probe, name, drv) for name, drv in self.drivers.items()}
+        out = []
+        for name, fut in futures.items():
+            try:
+                res = fut.result(timeout=self.settings.parallel_timeout)
+            except FutureTimeout:
+                res = {"device": name, "ok": False, "kind": "timeout",
+                       "message": f"{name}: no answer within {self.settings.parallel_timeout:.0f} s"}
+            before = self._health.get(name)
+            if before is None or before.get("ok") != res["ok"] or before.get("message") != res["message"]:
+                self.journal.append("health", {k: v for k, v in res.items() if k != "facts"})
+            self._health[name] = res
+            out.append(res)
+        return out
+
+    def health_snapshot(self) -> dict[str, dict[str, Any]]:
+        return dict(self._health)
+
+
+def _align(gaps: list[dict[str, Any]], results: list[DeviceResult]) -> list[DeviceResult | None]:
+    out: list[DeviceResult | None] = []
+    for g in gaps:
+        st: Step = g["step"]
+        out.append(next((r for r in results if r.device == st.device and r.action == st.action
+                         and r.target == st.target), None))
+    return out
+
+
+def _safe_mac(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return normalize_mac(value)
+    except ValueError:
+        return ""
+
+
+def _panic_message(outcome: str, plan: Plan) -> str:
+    if not plan.steps:
+        return "nothing to do: no router configured"
+    return {"done": "Praxis ist vom Internet getrennt – am Gerät geprüft.",
+            "partial": "Nur teilweise getrennt – bitte IT-Dienstleister anrufen und Netzwerkkabel ziehen.",
+            "failed": "Trennen fehlgeschlagen – Netzwerkkabel am Router ziehen!"}.get(outcome, "")
+
+
+__all__ = ["Engine", "Refused", "build_driver", "Unreachable"]
