@@ -1,0 +1,40 @@
+# notaus – the two set-up commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+.PHONY: install run test lint unit lab bench clean
+
+$(STAMP): pyproject.toml
+	@sh deploy/test-deps.sh
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+## run: start notaus on the simulated demo practice (web UI on http://127.0.0.1:8080)
+run: install
+	$(BIN)/notaus --config policies/demo.yaml serve --with-simulator
+
+## test: lint, type-check, unit tests and (as root) the network-lab tests
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy controller drivers policies api
+	$(BIN)/python -m pytest
+
+unit: install
+	$(BIN)/python -m pytest -m "not lab"
+
+lab: install
+	$(BIN)/python -m pytest tests/lab
+
+## bench: speed and memory figures, each beside a baseline measured in the same run
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts bench-results .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Debian packages `make test` needs. As root: install what is missing (the network lab's tools via
+# lab-deps.sh, Python venv support, Chromium for the UI tests). As a normal user: say what will skip.
+set -eu
+here=$(dirname "$0")
+missing=""
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$missing python3-venv"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+if [ "$(id -u)" != 0 ]; then
+    [ -z "$missing" ] || echo "notaus: not root – missing Debian packages:$missing (related tests skip)"
+    sh "$here/lab-deps.sh" || true
+    exit 0
+fi
+if [ -n "$missing" ]; then
+    echo "notaus: installing Debian packages:$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+fi
+sh "$here/lab-deps.sh"
