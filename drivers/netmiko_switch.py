@@ -158,8 +158,9 @@ class NetmikoSwitchDriver(SwitchDriver):
         if self._conn is None:
             return False
         try:
-            transport = self._conn.remote_conn.get_transport()
-            return bool(transport is not None and transport.is_active())
+            chan = self._conn.remote_conn
+            transport = chan.get_transport()
+            return bool(transport is not None and transport.is_active() and not chan.closed)
         except Exception:  # noqa: BLE001
             return False
 
@@ -172,7 +173,11 @@ class NetmikoSwitchDriver(SwitchDriver):
                 try:
                     return fn(self._conn)
                 except (ReadTimeout, NetmikoTimeoutException, TimeoutError) as exc:
+                    died = not self._alive()
                     self._drop()
+                    if died and attempt == 1:
+                        log.info("%s: session closed by the switch (%s); reconnecting once", self.name, exc)
+                        continue
                     raise Unreachable(f"{self.name}: the switch stopped answering for {self.timeout:g} s "
                                       "in the middle of a session; the last change may or may not have been "
                                       "applied - check the port state on the switch", device=self.name,
