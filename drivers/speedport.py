@@ -47,6 +47,7 @@ import hashlib
 import json
 import re
 import threading
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlencode
@@ -54,6 +55,7 @@ from urllib.parse import urlencode
 import requests
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
+from urllib3.exceptions import InsecureRequestWarning
 
 from drivers.base import (
     AuthFailed,
@@ -188,6 +190,11 @@ class SpeedportDriver(RouterDriver):
         default_port = 443 if self.tls else 80
         host = f"[{address}]" if ":" in address and not address.startswith("[") else address
         self.base_url = f"{scheme}://{host}:{port or default_port}"
+        if self.verify is False:
+            # the installer chose to accept the self-signed certificate; say it once in the docs,
+            # not on every request (only for this device's address)
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning,
+                                    message=f".*'{re.escape(address)}'")
         self._http: requests.Session | None = None
         self._key: bytes | None = None
         self._lock = threading.RLock()
@@ -301,7 +308,6 @@ class SpeedportDriver(RouterDriver):
                 "X-Requested-With": "XMLHttpRequest",
                 "User-Agent": "notaus",
             })
-            session.verify = self.verify
             self._http = session
         return self._http
 
@@ -313,8 +319,9 @@ class SpeedportDriver(RouterDriver):
         http = self._ensure_http()
         url = f"{self.base_url}/{path}"
         try:
+            # verify per request: a REQUESTS_CA_BUNDLE in the environment overrides Session.verify
             return http.request(method, url, data=body, headers=headers, timeout=self.timeout,
-                                allow_redirects=False)
+                                allow_redirects=False, verify=self.verify)
         except requests.exceptions.SSLError as exc:
             raise Unreachable(
                 f"{self._where()}: the TLS certificate was not accepted. The Speedport uses a "
