@@ -118,20 +118,25 @@ class PolicyStore:
             self._prune({entry.version} | {int(p["version"]) for p in previous})
             return entry
 
-    def rollback(self) -> tuple[AppliedVersion, AppliedVersion]:
-        """Make the previous version current again; returns ``(from, to)``. ``LookupError`` if none."""
+    def rollback(self) -> tuple[AppliedVersion, AppliedVersion | None]:
+        """Make the previous version current again; returns ``(from, to)``.
+
+        ``to`` is ``None`` when the first remotely applied version is rolled back: the installed
+        policy file is in force again. ``LookupError`` if nothing was applied.
+        """
         with self._lock:
             pointer = self._read_pointer()
             previous = list(pointer.get("previous", []))
-            if not pointer.get("current") or not previous:
-                raise LookupError("no previous policy version to roll back to")
-            old, target = pointer["current"], previous.pop(0)
-            if not self.path_of(int(target["version"])).exists():
+            if not pointer.get("current"):
+                raise LookupError("no remotely applied policy version to roll back")
+            old = pointer["current"]
+            target = previous.pop(0) if previous else None
+            if target is not None and not self.path_of(int(target["version"])).exists():
                 raise LookupError(f"the file of version {target['version']} is missing; cannot roll back")
             new_pointer = {"current": target, "previous": previous,
                            "high_water": pointer.get("high_water", old["version"])}
             atomic_write(self.pointer, json.dumps(new_pointer, indent=1).encode("utf-8"))
-            return AppliedVersion(**old), AppliedVersion(**target)
+            return AppliedVersion(**old), AppliedVersion(**target) if target else None
 
     def _prune(self, keep_versions: set[int]) -> None:
         for file in self.dir.glob("v*.yaml"):

@@ -11,9 +11,11 @@ stored atomically and journaled as ``policy.applied`` with the version and the c
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -164,28 +166,53 @@ def apply_bundle(bundle_bytes: bytes, *, store: PolicyStore, keys: dict[str, Ed2
                        summary(changes, "en"), bundle.version, previous, changes, new)
 
 
-def rollback_policy(*, store: PolicyStore, journal: JournalLike | None, actor: str = "provider",
-                    on_applied: Callable[[Policy, AppliedVersion], None] | None = None) -> ApplyResult:
-    """Return to the version before the current one; journaled as ``policy.rollback``."""
+def rollback_policy(*, store: PolicyStore, journal: JournalLike | None, baseline: Policy | None = None,
+                    actor: str = "provider",
+                    on_applied: Callable[[Policy, AppliedVersion | None], None] | None = None) -> ApplyResult:
+    """Return to the version before the current one (or to the installed ``baseline`` policy).
+
+    Journaled as ``policy.rollback``. The high-water mark stays, so the rolled-back version
+    cannot come back by replay; the provider fixes it by publishing a higher version.
+    """
     with _apply_lock:
         try:
             old_text = store.current_text()
             left, target = store.rollback()
         except LookupError as exc:
             return ApplyResult(False, "no_previous", _MESSAGES_DE["no_previous"], str(exc))
-        new = load_policy_text(store.path_of(target.version).read_text(encoding="utf-8"),
-                               str(store.path_of(target.version)))
+        new = current_policy(store, baseline)
         changes: list[Change] = []
-        if old_text is not None:
+        if old_text is not None and new is not None:
             try:
                 changes = diff_policies(load_policy_text(old_text, f"v{left.version}"), new)
             except PolicyError:
                 changes = []
+        to_version = new.version if new is not None else None
         if journal is not None:
-            journal.append("policy.rollback", {"from_version": left.version, "to_version": target.version,
+            journal.append("policy.rollback", {"from_version": left.version, "to_version": to_version,
+                                               "to": "applied" if target else "installed",
                                                "summary": summary(changes, "de"),
                                                "summary_en": summary(changes, "en")}, actor=actor)
-    if on_applied is not None:
+    if on_applied is not None and new is not None:
         on_applied(new, target)
-    return ApplyResult(True, "rolled_back", f"Zurück auf Richtlinie Version {target.version}.",
-                       summary(changes, "en"), target.version, left.version, changes, new)
+    return ApplyResult(True, "rolled_back", f"Zurück auf Richtlinie Version {to_version}.",
+                       summary(changes, "en"), to_version, left.version, changes, new)
+
+
+def provider_key_locations(state_dir: Path) -> list[Path]:
+    """Where pinned provider keys live: ``$NOTAUS_PROVIDER_KEYS`` (``:``-separated), else
+    ``/etc/notaus/provider_keys`` and ``<state_dir>/provider_keys``.
+
+    Deliberately not a policy field: a policy update must not be able to choose who may sign the
+    next one.
+    """
+    env = os.environ.get("NOTAUS_PROVIDER_KEYS")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    return [Path("/etc/notaus/provider_keys"), state_dir / "provider_keys"]
+
+
+def resolve_state_dir(policy: Policy, config_path: Path) -> Path:
+    """The state directory as the engine resolves it (relative paths: next to the policy file)."""
+    state_dir = Path(policy.controller.state_dir)
+    return state_dir if state_dir.is_absolute() else config_path.resolve().parent / state_dir
