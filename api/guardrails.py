@@ -143,6 +143,13 @@ class AgentGate:
                 return bool(cfg.auto_isolate)
         return True
 
+    def _engine_isolations(self) -> dict[str, Any]:
+        """What the engine holds isolated right now (desired state), whoever asked for it."""
+        state = getattr(self.engine, "state", None)
+        if state is None:
+            return {}
+        return dict(state.desired().get("isolations") or {})
+
     def _journal(self, kind: str, data: dict[str, Any], actor: str) -> None:
         self.journal.append(kind, data, actor=actor)
 
@@ -175,6 +182,13 @@ class AgentGate:
             # 2. duplicates collapse onto the existing request
             existing = self.store.select("host=? AND ((status IN ('isolating','isolated','approved') "
                                          "AND released_at IS NULL) OR status='queued')", (name,))
+            if not existing and name in self._engine_isolations():
+                iso = self._engine_isolations()[name]
+                self._journal("agent.request", {**base, "decision": "duplicate", "existing": "engine"}, actor)
+                return GateDecision("duplicate", req_id, name, f"{name} is already isolated "
+                                    f"(since {iso.get('since')}, by {iso.get('actor')})",
+                                    existing={"host": name, "status": "isolated", "since": iso.get("since"),
+                                              "source": iso.get("source")})
             if existing:
                 ex = existing[-1]
                 self._journal("agent.request", {**base, "decision": "duplicate", "existing": ex["id"]}, actor)

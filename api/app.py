@@ -1,0 +1,116 @@
+"""Flask app factory: wires the engine, token store, idempotency store and agent gate together.
+
+``create_app(engine)`` is all ``notaus serve`` needs; tests call it with a real engine built from a
+policy whose router is the TR-064 simulator. State files live in the policy's state directory
+(or ``config["state_dir"]``): ``tokens.sqlite``, ``idempotency.sqlite``, ``agents.sqlite``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from api.auth import TokenStore
+from api.errors import register_error_handlers
+from api.guardrails import AgentGate, GateStore
+from api.idempotency import IdempotencyStore
+from api.ratelimit import RateLimiter
+from api.security import security_headers
+
+DEFAULTS: dict[str, Any] = {
+    "state_dir": None,                # default: engine.policy.controller.state_dir
+    "status_cache_seconds": 1.0,      # engine.status() is shared by all pollers for this long
+    "agent_requests_per_minute": 60,  # per agent token, beyond: 429
+    "auth_failures_per_minute": 20,   # per client address, beyond: 429
+    "max_body_bytes": 64 * 1024,
+}
+
+
+@dataclass
+class Services:
+    """Everything a request handler needs, stored in ``app.extensions["notaus"]``."""
+
+    engine: Any
+    tokens: TokenStore
+    idempotency: IdempotencyStore
+    gate: AgentGate
+    agent_limiter: RateLimiter
+    auth_fail_limiter: RateLimiter
+    config: dict[str, Any]
+    _status_lock: threading.Lock = field(default_factory=threading.Lock)
+    _status_cache: tuple[float, dict[str, Any]] | None = None
+
+    def status(self) -> dict[str, Any]:
+        """``engine.status()`` cached for ``status_cache_seconds`` (0 disables the cache).
+
+        Many tablets and PCs poll while a panic runs; one engine call per second is enough, and it
+        keeps device sessions free for the containment itself.
+        """
+        ttl = float(self.config["status_cache_seconds"])
+        if ttl <= 0:
+            return dict(self.engine.status())
+        now = time.monotonic()
+        cached = self._status_cache
+        if cached is not None and now - cached[0] < ttl:
+            return cached[1]
+        with self._status_lock:
+            cached = self._status_cache
+            if cached is not None and time.monotonic() - cached[0] < ttl:
+                return cached[1]
+            value = dict(self.engine.status())
+            self._status_cache = (time.monotonic(), value)
+            return value
+
+    def invalidate_status(self) -> None:
+        self._status_cache = None
+
+    def close(self) -> None:
+        self.tokens.close()
+        self.idempotency.close()
+        self.gate.store.close()
+
+
+def _state_dir(engine: Any, config: dict[str, Any]) -> Path:
+    if config.get("state_dir"):
+        return Path(config["state_dir"])
+    base = getattr(engine, "base_dir", None)
+    configured = Path(engine.policy.controller.state_dir)
+    if not configured.is_absolute() and base is not None:
+        configured = Path(base) / configured
+    return configured
+
+
+def create_app(engine: Any, *, config: dict[str, Any] | None = None) -> Flask:
+    cfg = {**DEFAULTS, **(config or {})}
+    state = _state_dir(engine, cfg)
+    state.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.config["MAX_CONTENT_LENGTH"] = int(cfg["max_body_bytes"])
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    tokens = TokenStore(cfg.get("tokens_path") or state / "tokens.sqlite")
+    svc = Services(
+        engine=engine,
+        tokens=tokens,
+        idempotency=IdempotencyStore(state / "idempotency.sqlite"),
+        gate=AgentGate(engine.policy, engine.journal, engine, GateStore(state / "agents.sqlite")),
+        agent_limiter=RateLimiter(int(cfg["agent_requests_per_minute"]), 60.0),
+        auth_fail_limiter=RateLimiter(int(cfg["auth_failures_per_minute"]), 60.0),
+        config=cfg,
+    )
+    app.extensions["notaus"] = svc
+
+    from api.ui import ui
+    from api.v1 import ops, v1
+
+    app.register_blueprint(v1)
+    app.register_blueprint(ops)
+    app.register_blueprint(ui)
+    register_error_handlers(app)
+    app.after_request(security_headers)
+    return app

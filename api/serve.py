@@ -1,0 +1,65 @@
+"""Run the API/UI with a real threaded WSGI server (werkzeug), optionally over TLS.
+
+``notaus serve`` calls :func:`serve`; tests and the benchmark use :func:`start_server` to get a
+server on a free port in a background thread.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from api.app import create_app
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``"127.0.0.1:8080"``, ``"[::1]:8443"``, ``":8080"`` -> (host, port)."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"listen address {listen!r} must look like 127.0.0.1:8080")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def ssl_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def start_server(engine: Any, listen: str = "127.0.0.1:0", *, cert: str | Path | None = None,
+                 key: str | Path | None = None, config: dict[str, Any] | None = None,
+                 app: Any = None) -> tuple[BaseWSGIServer, threading.Thread]:
+    """Start a threaded server in a daemon thread; ``server.server_port`` is the bound port."""
+    host, port = parse_listen(listen)
+    application = app if app is not None else create_app(engine, config=config)
+    ctx = ssl_context(cert, key) if cert and key else None
+    server = make_server(host, port, application, threaded=True, ssl_context=ctx)
+    thread = threading.Thread(target=server.serve_forever, name="notaus-http", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def serve(engine: Any, listen: str, cert: str | Path | None = None, key: str | Path | None = None,
+          config: dict[str, Any] | None = None) -> None:
+    """Serve until interrupted (blocking). TLS when both ``cert`` and ``key`` are given."""
+    if bool(cert) != bool(key):
+        raise ValueError("give both --cert and --key (or neither)")
+    host, port = parse_listen(listen)
+    app = create_app(engine, config=config)
+    ctx = ssl_context(cert, key) if cert and key else None
+    server = make_server(host, port, app, threaded=True, ssl_context=ctx)
+    scheme = "https" if ctx else "http"
+    print(f"notaus: listening on {scheme}://{host}:{server.server_port}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.extensions["notaus"].close()

@@ -1,0 +1,139 @@
+"""The staff web UI: the big button, the status page, sign-in and kiosk enrolment.
+
+Pages are server-rendered shells; ``static/app.js`` talks to API v1 with the session cookie and the
+CSRF header. No inline script or style (the CSP forbids it): page data travels in a
+``<script type="application/json">`` block, which browsers never execute.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+
+from api.auth import PERMISSIONS
+from api.errors import ApiError
+from api.i18n import checklist, pick_lang, strings
+from api.security import CSRF_COOKIE, SESSION_COOKIE, Caller, check_csrf, ensure_csrf_cookie, identify, services
+
+ui = Blueprint("ui", __name__)
+LANG_COOKIE = "notaus_lang"
+TEN_YEARS = 10 * 365 * 24 * 3600
+
+
+def _lang() -> str:
+    policy_default = services().engine.policy.controller.language
+    return pick_lang(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
+                     request.accept_languages, policy_default)
+
+
+def _caller() -> Caller | None:
+    try:
+        return identify()
+    except ApiError:
+        return None
+
+
+def _page(template: str, caller: Caller | None, **extra: Any) -> Response:
+    lang = _lang()
+    t = strings(lang)
+    policy = services().engine.policy
+    provider = policy.contacts.it_provider
+    provider_text = " ".join(x for x in (provider.name, provider.phone) if x) or t["provider_unknown"]
+    perms = sorted(p for p, roles in PERMISSIONS.items() if caller and caller.role in roles)
+    boot = {"lang": lang, "t": t, "checklist": checklist(lang, provider_text), "permissions": perms,
+            "role": caller.role if caller else None, "practice": policy.practice}
+    other = "de" if lang == "en" else "en"
+    html = render_template(template, t=t, lang=lang, other_lang=other, boot=boot, caller=caller,
+                           perms=perms, practice=policy.practice, **extra)
+    resp = make_response(html)
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    if request.args.get("lang") in ("de", "en"):
+        resp.set_cookie(LANG_COOKIE, lang, max_age=TEN_YEARS, samesite="Strict", secure=request.is_secure)
+    return ensure_csrf_cookie(resp)
+
+
+def _set_session(resp: Response, token: str) -> None:
+    resp.set_cookie(SESSION_COOKIE, token, max_age=TEN_YEARS, httponly=True, samesite="Strict",
+                    secure=request.is_secure, path="/")
+
+
+@ui.get("/")
+def index() -> Response:
+    caller = _caller()
+    if caller is None or caller.role == "agent":
+        return _page("login.html", None, error=None, next_url="/")
+    return _page("index.html", caller)
+
+
+@ui.get("/status")
+def status_page() -> Response:
+    caller = _caller()
+    if caller is None or caller.role == "agent":
+        return _page("login.html", None, error=None, next_url="/status")
+    return _page("status.html", caller)
+
+
+@ui.get("/login")
+def login_form() -> Response:
+    return _page("login.html", None, error=None, next_url=_safe_next(request.args.get("next")))
+
+
+def _safe_next(value: str | None) -> str:
+    return value if value in ("/", "/status") else "/"
+
+
+@ui.post("/login")
+def login() -> Response:
+    check_csrf()
+    token = (request.form.get("token") or "").strip()
+    found = services().tokens.verify(token)
+    next_url = _safe_next(request.form.get("next"))
+    if found is None or found[1] == "agent":
+        wait = services().auth_fail_limiter.hit(request.remote_addr or "unknown")
+        if wait is not None:
+            raise ApiError(429, "Too many wrong tokens from this address; wait a minute.")
+        resp = _page("login.html", None, error=strings(_lang())["login_bad"], next_url=next_url)
+        resp.status_code = 401
+        return resp
+    services().engine.journal.append("ui.login", {"name": found[0], "role": found[1]}, actor=f"{found[1]}:{found[0]}")
+    resp = make_response(redirect(next_url, code=303))
+    _set_session(resp, token)
+    return resp
+
+
+@ui.post("/logout")
+def logout() -> Response:
+    check_csrf()
+    resp = make_response(redirect(url_for("ui.login_form"), code=303))
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@ui.get("/kiosk/enroll")
+def enroll_form() -> Response:
+    """Opening the link only shows a button: link previews and prefetchers must not consume it."""
+    code = request.args.get("token", "")
+    name = services().tokens.peek_enrollment(code) if code else None
+    resp = _page("enroll.html", None, code=code if name else "", kiosk_name=name,
+                 error=None if name else strings(_lang())["enroll_bad"])
+    if not name:
+        resp.status_code = 404
+    return resp
+
+
+@ui.post("/kiosk/enroll")
+def enroll() -> Response:
+    check_csrf()
+    redeemed = services().tokens.redeem_enrollment(request.form.get("token", ""))
+    if redeemed is None:
+        resp = _page("enroll.html", None, code="", kiosk_name=None, error=strings(_lang())["enroll_bad"])
+        resp.status_code = 404
+        return resp
+    name, token = redeemed
+    services().engine.journal.append("kiosk.enrolled", {"name": name}, actor=f"staff:{name}")
+    resp = make_response(redirect("/", code=303))
+    _set_session(resp, token)
+    # a fresh CSRF secret for the new identity
+    resp.delete_cookie(CSRF_COOKIE, path="/")
+    return resp
