@@ -35,6 +35,10 @@ words other than ``online``/``offline``; the lockout timings; the session idle t
 answers a command with something other than ``status=ok`` surfaces as :class:`NotSupported` with
 the device's words, never as silent success.
 
+Time bound: ``timeout`` bounds each HTTP request. A hanging device fails on the first request; a slow
+but answering one costs at most status + login (2) + token page + command, twice if the session
+expired in between (9 requests).
+
 Note for installers: the web interface allows one admin session. While notaus holds its warm
 session, a person opening the web interface may be told someone else is logged in (and vice versa:
 an open browser session makes notaus' login fail with an actionable message).

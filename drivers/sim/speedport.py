@@ -104,7 +104,8 @@ class SpeedportSimulator:
 
     ``latency`` delays every answer (seconds); ``lock_after`` wrong passwords lock logins for
     ``lock_seconds``; a session idle for ``session_idle`` seconds is forgotten; ``ssl_context``
-    serves https.
+    serves https. ``hosts`` rows: ``{"name", "ip", "mac", "kind": "lan"|"wlan"|"wlan5",
+    "connected": bool}`` (default :data:`DEFAULT_HOSTS`).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, password: str = "geheim",
@@ -444,7 +445,7 @@ def _effects(args: argparse.Namespace) -> RouterEffects:
     if args.effects == "nft":
         from drivers.sim.nft_effects import NftRouterEffects  # needs root and nft: only in the lab
 
-        return NftRouterEffects(lan_if=args.lan_if, wan_if=args.wan_if)
+        return NftRouterEffects(lan_if=args.lan_if, wan_if=args.wan_if, wlan_if=args.wlan_if)
     return NullEffects()
 
 
@@ -456,6 +457,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--effects", choices=("null", "nft"), default="null")
     parser.add_argument("--lan-if", default="lan0")
     parser.add_argument("--wan-if", default="wan0")
+    parser.add_argument("--wlan-if", default="wlan0", help="link standing in for the WLAN radio (lab)")
     parser.add_argument("--tls-cert", help="PEM certificate: serve https")
     parser.add_argument("--tls-key", help="PEM key for --tls-cert")
     args = parser.parse_args(argv)
