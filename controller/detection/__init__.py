@@ -1,0 +1,1 @@
+"""Beacon detection: capture sources, flow table, scoring, allowlists and response."""
