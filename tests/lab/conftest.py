@@ -15,9 +15,12 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -43,12 +46,26 @@ def lab_available() -> str | None:
     return reason
 
 
+def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="module")
 def lab(lab_available: str | None) -> Iterator[Lab]:
     if lab_available:
         pytest.skip(lab_available)
-    with Lab() as built:
-        yield built
+    # A plain SIGTERM (CI timeout, kill PID) would end Python without finalizers or atexit and leave
+    # namespaces behind; turned into KeyboardInterrupt, the lab's teardown still runs.
+    previous = None
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        previous = signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    try:
+        with Lab() as built:
+            print(f"\n[notaus lab] namespaces {built.prefix}* ready", file=sys.stderr, flush=True)
+            yield built
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @pytest.fixture
