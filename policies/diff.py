@@ -62,6 +62,8 @@ def _fmt(value: Any, lang: Lang) -> str:
         return "—" if lang == "de" else "(none)"
     if isinstance(value, bool):
         return ("ja" if value else "nein") if lang == "de" else ("yes" if value else "no")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     if isinstance(value, list):
         return ", ".join(_fmt(v, lang) for v in value)
     if isinstance(value, dict):
@@ -147,10 +149,11 @@ def _collection_changes(old: dict[str, Any], new: dict[str, Any], key: str,
                         noun: tuple[str, str]) -> list[Change]:
     changes: list[Change] = []
     for name in sorted(set(new) - set(old)):
-        extra = _fmt({k: v for k, v in new[name].items() if k not in SECRET_KEYS and k != "name"
-                      and k in ("driver", "address", "description", "cut_wan", "token_name")}, "de")
-        changes.append(Change(f"{key}.{name}", f"neu: {noun[0]} {name}" + (f" ({extra})" if extra else ""),
-                              f"new {noun[1]} {name}" + (f" ({extra})" if extra else "")))
+        shown = {k: v for k, v in new[name].items() if k in ("driver", "address", "description", "cut_wan",
+                                                             "token_name")}
+        de, en = _fmt(shown, "de"), _fmt(shown, "en")
+        changes.append(Change(f"{key}.{name}", f"neu: {noun[0]} {name}" + (f" ({de})" if de else ""),
+                              f"new {noun[1]} {name}" + (f" ({en})" if en else "")))
     for name in sorted(set(old) - set(new)):
         changes.append(Change(f"{key}.{name}", f"{noun[0]} {name} entfernt", f"{noun[1]} {name} removed"))
     for name in sorted(set(old) & set(new)):
