@@ -15,7 +15,7 @@ BASE = {
 
 
 def policy(**changes: object) -> Policy:
-    data = {k: (v.copy() if isinstance(v, dict) else list(v) if isinstance(v, list) else v)  # type: ignore[attr-defined]
+    data = {k: (v.copy() if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
             for k, v in BASE.items()}
     data.update(changes)
     return Policy.model_validate(data)
