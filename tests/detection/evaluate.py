@@ -1,0 +1,97 @@
+"""Score a labelled corpus with our detector and with the RITA reference (test-only helper)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corpus import Corpus, Label
+
+from controller.detection.analyzer import Analyzer, Detection
+from controller.detection.flows import PROTO_NAMES, ip_text
+from controller.detection.rita_reference import rita_score
+
+
+@dataclass
+class Outcome:
+    name: str
+    beacons: int = 0
+    found: int = 0
+    false_alerts: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.beacons if self.beacons else 0.0
+
+
+def _beacon_hit(label: Label, scores: dict[tuple[str, str, int, str], float],
+                by_name: dict[tuple[str, str], float], threshold: float) -> bool:
+    if label.dst is None:
+        return by_name.get((label.src, label.name or ""), 0.0) >= threshold
+    return scores.get((label.src, label.dst, label.dst_port, label.proto), 0.0) >= threshold
+
+
+def evaluate_ours(corpus: Corpus, analyzer: Analyzer, threshold: float) -> tuple[Outcome, list[Detection]]:
+    dets = analyzer.detections()
+    pair_scores: dict[tuple[str, str, int, str], float] = {}
+    name_scores: dict[tuple[str, str], float] = {}
+    for d in dets:
+        if d.kind != "beacon":
+            continue
+        k = (d.src, d.dst, d.dst_port, d.proto)
+        pair_scores[k] = max(pair_scores.get(k, 0.0), d.score)
+        if d.name:
+            name_scores[(d.src, d.name)] = max(name_scores.get((d.src, d.name), 0.0), d.score)
+    out = Outcome("notaus")
+    beacon_srcs = {lb.src for lb in corpus.labels if lb.kind == "beacon"}
+    for lb in corpus.labels:
+        if lb.kind == "beacon" and lb.callbacks >= 12:
+            out.beacons += 1
+            if _beacon_hit(lb, pair_scores, name_scores, threshold):
+                out.found += 1
+            else:
+                out.missed.append(lb.profile)
+    for d in dets:
+        if d.score >= threshold and not d.allowed and d.src not in beacon_srcs:
+            out.false_alerts.append(f"{d.kind} {d.src}->{d.dst}:{d.dst_port} {d.score:.2f}")
+    return out, dets
+
+
+def evaluate_rita(corpus: Corpus, analyzer: Analyzer, threshold: float) -> Outcome:
+    """RITA on the same flow table: per pair, plus per name (RITA v5 scores SNI/FQDN beacons too)."""
+    t = analyzer.table
+    ds_min, ds_max = t.first_ts or 0.0, t.last_ts
+    pair_scores: dict[tuple[str, str, int, str], float] = {}
+    groups: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
+    allowed_srcs_dsts: set[tuple[str, str, int, str]] = set()
+    for p in t.pairs.values():
+        key = (ip_text(p.src), ip_text(p.dst), p.dport, PROTO_NAMES.get(p.proto, "?"))
+        if analyzer.allowlist.match(key[0], key[1], key[2], key[3], p.name):
+            allowed_srcs_dsts.add(key)
+        if p.conns < analyzer.config.min_connections:
+            continue
+        r = rita_score(list(p.starts), p.connection_sizes(), ds_min, ds_max)
+        if r is not None:
+            pair_scores[key] = r.score
+        if p.name:
+            g = groups.setdefault((key[0], p.name), ([], []))
+            g[0].extend(p.starts)
+            g[1].extend(p.connection_sizes())
+    name_scores = {}
+    for k, (ts, sizes) in groups.items():
+        r = rita_score(ts, sizes, ds_min, ds_max)
+        if r is not None:
+            name_scores[k] = r.score
+    out = Outcome("RITA-v5-Referenz")
+    beacon_srcs = {lb.src for lb in corpus.labels if lb.kind == "beacon"}
+    for lb in corpus.labels:
+        if lb.kind == "beacon" and lb.callbacks >= 12:
+            out.beacons += 1
+            if _beacon_hit(lb, pair_scores, name_scores, threshold):
+                out.found += 1
+            else:
+                out.missed.append(lb.profile)
+    for k, s in pair_scores.items():
+        if s >= threshold and k[0] not in beacon_srcs and k not in allowed_srcs_dsts:
+            out.false_alerts.append(f"beacon {k[0]}->{k[1]}:{k[2]} {s:.2f}")
+    return out
