@@ -166,6 +166,7 @@ class Engine:
         for attempt in range(attempts):
             try:
                 with self._dev_locks[device]:
+                    self._ensure_open(device)
                     return fn()
             except DriverError as exc:
                 if exc.kind in PERMANENT:
@@ -175,6 +176,21 @@ class Engine:
                     time.sleep(min(0.2 * (attempt + 1), 1.0))
         assert last is not None
         raise last
+
+    def _ensure_open(self, device: str) -> None:
+        """A device that failed at start-up is opened again before use (e.g. it was rebooting)."""
+        if device not in self._open_errors:
+            return
+        drv = self.drivers[device]
+        try:
+            drv.open()
+        except DriverError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise DriverError(f"{device}: cannot connect: {type(exc).__name__}: {exc}", device=device) from exc
+        self._open_errors.pop(device, None)
+        if isinstance(drv, RouterDriver):
+            self._refresh_router_facts(device, drv)
 
     def _poll(self, device: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
         """Read back until the device confirms or ``verify_timeout`` ends (devices apply asynchronously)."""
@@ -844,10 +860,6 @@ class Engine:
         """Read-only check of every device; journals only changes, so a broken box is seen before a panic."""
         def probe(name: str, drv: Driver) -> dict[str, Any]:
             try:
-                if name in self._open_errors:
-                    with self._dev_locks[name]:
-                        drv.open()
-                    self._open_errors.pop(name, None)
                 facts = self._call(name, drv.check)
                 if isinstance(drv, RouterDriver):
                     self._refresh_router_facts(name, drv)
