@@ -1,0 +1,105 @@
+"""Real switch-side servers for tests and benchmarks: snmpd with the bridge FDB pass_persist script,
+sshd in the lab's switch namespace, and the fake vendor CLI mapped to bridge ports.
+
+Why here: unit tests (loopback snmpd), the lab tests and ``bench/bench_switch.py`` start the same
+servers the same way. Nothing touches the host: loopback snmpd serves a simulated port model (the
+IF-MIB modules of snmpd are switched off, so a SET can never reach a host interface); the lab
+servers run inside the lab's switch namespace.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PASS_SCRIPT = REPO_ROOT / "drivers" / "sim" / "bridge_fdb_passpersist.py"
+RW_COMMUNITY = "notaus-rw"
+V3_USER, V3_AUTH, V3_PRIV = "notausv3", "authpass-123", "privpass-123"
+
+
+def snmpd_unavailable_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "snmpd tests need root (snmpd runs as root), run the suite as root"
+    if shutil.which("snmpd") is None:
+        return "snmpd is not installed (apt-get install snmpd)"
+    return None
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def snmpd_conf(listen: str, pass_args: list[str], *, if_mib: bool) -> str:
+    """snmpd.conf: write community + v3 authPriv user, BRIDGE-MIB (and, simulated, IF-MIB) via pass_persist."""
+    cmd = " ".join([sys.executable, str(PASS_SCRIPT), *pass_args])
+    lines = [f"agentAddress udp:{listen}", f"rwcommunity {RW_COMMUNITY} default",
+             f'createUser {V3_USER} SHA "{V3_AUTH}" AES "{V3_PRIV}"', f"rwuser {V3_USER} priv",
+             f"pass_persist .1.3.6.1.2.1.17 {cmd}"]
+    if if_mib:
+        lines += [f"pass_persist .1.3.6.1.2.1.2.2 {cmd}", f"pass_persist .1.3.6.1.2.1.31.1.1.1.1 {cmd}"]
+    return "\n".join(lines) + "\n"
+
+
+class LoopbackSnmpd:
+    """A real snmpd on 127.0.0.1:<free port> serving a simulated switch from a JSON state file."""
+
+    def __init__(self, ports: dict[int, dict[str, Any]], *, ignore_sets: bool = False) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="notaus-snmpd-"))
+        self.state_path = self.dir / "state.json"
+        self.write_state({"ports": {str(k): v for k, v in ports.items()}, "ignore_sets": ignore_sets})
+        self.port = free_udp_port()
+        conf = self.dir / "snmpd.conf"
+        conf.write_text(snmpd_conf(f"127.0.0.1:{self.port}", ["--state", str(self.state_path)], if_mib=True))
+        env = dict(os.environ, SNMP_PERSISTENT_DIR=str(self.dir / "persist"), MIBS="")
+        self.log = self.dir / "snmpd.log"
+        # -I: no IF-MIB/interfaces modules of snmpd itself, so no SET can ever reach a host interface.
+        self.proc = subprocess.Popen(
+            ["snmpd", "-f", "-C", "-c", str(conf), "-Lf", str(self.log), "-M", str(self.dir), "-m", "",
+             "-I", "-ifTable,ifXTable,interfaces", "-p", str(self.dir / "pid")],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"snmpd exited: {self.log.read_text(errors='replace')[-2000:]}")
+            out = subprocess.run(["snmpget", "-v2c", "-c", RW_COMMUNITY, "-t", "0.3", "-r", "0", "-On",
+                                  f"127.0.0.1:{self.port}", ".1.3.6.1.2.1.17.1.2.0"],
+                                 capture_output=True, text=True, check=False, env=dict(os.environ, MIBS=""))
+            if out.returncode == 0 and "INTEGER" in out.stdout:
+                return
+            time.sleep(0.1)
+        self.close()
+        raise RuntimeError("snmpd did not answer within 10 s")
+
+    def read_state(self) -> dict[str, Any]:
+        return json.loads(self.state_path.read_text())  # type: ignore[no-any-return]
+
+    def write_state(self, data: dict[str, Any]) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(self.state_path)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=3)
+        shutil.rmtree(self.dir, ignore_errors=True)
