@@ -353,11 +353,13 @@ class FlowTable:
         return FlowStats(self.packets, self.malformed, self.other, self.flows, self.evicted,
                          len(self.pairs), self.first_ts, self.last_ts or None)
 
-    def bytes_out_by_dst(self, src: bytes) -> dict[str, int]:
-        """Bytes the host ``src`` sent to internet (non-private) destinations, per destination."""
-        out: dict[str, int] = {}
+    def bytes_out_by_dst(self, src: bytes) -> list[dict[str, object]]:
+        """What host ``src`` sent to internet (globally routed) destinations: [{dst, name, bytes}]."""
+        out: dict[bytes, dict[str, object]] = {}
         for pair in list(self.pairs.values()):
             if pair.src == src and not is_internal(pair.dst):
-                label = ip_text(pair.dst) + (f" ({pair.name})" if pair.name else "")
-                out[label] = out.get(label, 0) + pair.bytes_out
-        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+                row = out.setdefault(pair.dst, {"dst": ip_text(pair.dst), "name": pair.name, "bytes": 0})
+                row["bytes"] = int(row["bytes"]) + pair.bytes_out  # type: ignore[call-overload]
+                if pair.name and not row["name"]:
+                    row["name"] = pair.name
+        return sorted(out.values(), key=lambda r: -int(r["bytes"]))  # type: ignore[call-overload]
