@@ -201,7 +201,7 @@ class SnmpSwitchDriver(SwitchDriver):
             return rows
 
         with self._lock:
-            return self._call(run(), bound=self.timeout * (self.retries + 1) * 4 + 2)  # type: ignore[no-any-return]
+            return self._call(run(), bound=self.timeout * (self.retries + 1) * 4 + 2)
 
     def _get(self, oid: str) -> Any:
         async def run() -> Any:

@@ -54,7 +54,7 @@ def driver(request: pytest.FixtureRequest, snmpd: LoopbackSnmpd) -> Iterator[Snm
 
 
 def port(snmpd: LoopbackSnmpd, num: int) -> dict[str, Any]:
-    return snmpd.read_state()["ports"][str(num)]  # type: ignore[no-any-return]
+    return snmpd.read_state()["ports"][str(num)]
 
 
 def test_open_maps_names_to_ifindex_and_bridge_ports(driver: SnmpSwitchDriver) -> None:

@@ -69,7 +69,7 @@ class StateFileModel(Model):
         self.path = path
 
     def _load(self) -> dict[str, Any]:
-        return json.loads(self.path.read_text())  # type: ignore[no-any-return]
+        return json.loads(self.path.read_text())
 
     def _save(self, data: dict[str, Any]) -> None:
         tmp = self.path.with_suffix(".tmp")

@@ -87,7 +87,7 @@ class LoopbackSnmpd:
         raise RuntimeError("snmpd did not answer within 10 s")
 
     def read_state(self) -> dict[str, Any]:
-        return json.loads(self.state_path.read_text())  # type: ignore[no-any-return]
+        return json.loads(self.state_path.read_text())
 
     def write_state(self, data: dict[str, Any]) -> None:
         tmp = self.state_path.with_suffix(".tmp")
