@@ -108,8 +108,12 @@ class SyslogForwarder:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything queued so far was handed to the socket (tests, shutdown)."""
         done = threading.Event()
-        waiter = threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True)
-        waiter.start()
+
+        def wait_empty() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait_empty, daemon=True).start()
         return done.wait(timeout)
 
     def close(self) -> None:
