@@ -91,17 +91,32 @@ class FritzBoxDriver(RouterDriver):
         self._worker: concurrent.futures.ThreadPoolExecutor | None = None
         self._wan_service: str | None = None
         self._wlan_services: list[str] = []
+        self._cache_dir: Path | None = None
 
     # ---------------------------------------------------------------------------- lifecycle
     def open(self) -> None:
         if self._fc is not None:
             return
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fritz-{self.name}")
+        self._cache_dir = self._prepare_cache_dir()
+        try:
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self) -> None:
         open_timeout = float(self.options.get("open_timeout", max(30.0, 6 * self.timeout)))
         self._fc = self._bounded(self._connect, "loading the TR-064 description", open_timeout)
+        # the first authenticated call proves the credentials and warms the digest nonce
+        if self._cache_dir is not None and not self._cache_matches_box():
+            # firmware update or another box at this address: drop the cache and load afresh
+            for stale in self._cache_dir.glob("*_cache.*"):
+                stale.unlink(missing_ok=True)
+            self._fc.session.close()
+            self._fc = self._bounded(self._connect, "loading the TR-064 description", open_timeout)
         self._wlan_services = sorted(
             (s for s in self._fc.services if s.startswith("WLANConfiguration")), key=lambda s: int(s[17:]))
-        # one authenticated call now: proves the credentials and warms the digest nonce
         self._wan_service = self._lookup_wan_service()
 
     def close(self) -> None:
@@ -113,18 +128,31 @@ class FritzBoxDriver(RouterDriver):
             self._worker = None
 
     def _connect(self) -> FritzConnection:
-        use_cache, cache_dir = bool(self.options.get("use_cache", True)), None
-        if use_cache:
-            base = Path(self.options.get("cache_dir") or Path.home() / ".cache" / "notaus" / "fritzconnection")
-            # fritzconnection names the cache file by address only; keep ports apart
-            cache_dir = base / f"{self.address}_{self.port}".replace(":", "_").replace("/", "_")
-            try:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-            except OSError:
-                use_cache, cache_dir = False, None
+        # fritzconnection's own cache check reads jason_boxinfo.xml from the web port (80), which a
+        # locked-down box or the simulator does not serve; _cache_matches_box checks over TR-064 instead
         return FritzConnection(address=self.address, port=self.port, user=self.user or None,
                                password=self.password, timeout=self.timeout, use_tls=self.tls,
-                               use_cache=use_cache, cache_directory=cache_dir, verify_cache=True)
+                               use_cache=self._cache_dir is not None, cache_directory=self._cache_dir,
+                               verify_cache=False)
+
+    def _prepare_cache_dir(self) -> Path | None:
+        if not self.options.get("use_cache", True):
+            return None
+        base = Path(self.options.get("cache_dir") or Path.home() / ".cache" / "notaus" / "fritzconnection")
+        # fritzconnection names the cache file by address only; keep ports apart
+        cache_dir = base / f"{self.address}_{self.port}".replace(":", "_").replace("/", "_")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return cache_dir
+
+    def _cache_matches_box(self) -> bool:
+        """Whether the loaded description belongs to the box's current model and firmware."""
+        fc = self._require_fc()
+        info = self._call("DeviceInfo1", "GetInfo")
+        described = (fc.modelname, (fc.device_manager.system_info or (None,))[-1])
+        return described == (info["NewModelName"], info["NewSoftwareVersion"])
 
     # ------------------------------------------------------------------------------- calls
     def _bounded(self, fn: Callable[[], T], what: str, limit: float | None = None) -> T:

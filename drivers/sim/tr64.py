@@ -119,7 +119,8 @@ class Tr064Simulator:
         self._stopping.clear()
         self._server = ThreadingHTTPServer((self.host, self._requested_port), _make_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tr64-sim", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="tr64-sim", daemon=True)
         self._thread.start()
         return self
 

@@ -272,11 +272,11 @@ class BoxState:
     # ------------------------------------------------------------------------------------ WLAN
     def set_wlan(self, index: int, enabled: bool) -> None:
         with self.lock:
-            wlan = self.wlans[index - 1]
-            if wlan.enabled == enabled:
-                return
-            wlan.enabled = enabled
-            self.effects.apply_wlan(any(w.enabled for w in self.wlans))
+            radio_before = any(w.enabled for w in self.wlans)
+            self.wlans[index - 1].enabled = enabled
+            radio_after = any(w.enabled for w in self.wlans)
+            if radio_after != radio_before:   # the lab has one WLAN link for all networks
+                self.effects.apply_wlan(radio_after)
 
     # -------------------------------------------------------------------------------- snapshot
     def snapshot(self) -> dict[str, Any]:
