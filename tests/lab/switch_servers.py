@@ -103,3 +103,45 @@ class LoopbackSnmpd:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=3)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------- lab servers
+#: fake IOS interface names for the lab's bridge ports
+IOS_PORT_MAP = {"Gi1/0/1": "ctrl", "Gi1/0/2": "ws1", "Gi1/0/3": "ws2", "Gi1/0/4": "phone", "Gi1/0/5": "ti",
+                "Gi1/0/24": "uplink"}
+FAKE_CLI_PORT = 2201
+
+
+def start_lab_fake_cli(lab: Any, dialect: str = "ios") -> Any:
+    """The fake vendor CLI inside the switch namespace, driving the real bridge ports."""
+    mapping = IOS_PORT_MAP if dialect == "ios" else {str(i + 1): p for i, p in enumerate(IOS_PORT_MAP.values())}
+    args = ["python3", "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
+            "--listen", f"{lab.switch_ip}:{FAKE_CLI_PORT if dialect == 'ios' else FAKE_CLI_PORT + 1}",
+            "--bridge", "br0"]
+    for vendor, linux in mapping.items():
+        args += ["--map", f"{vendor}={linux}"]
+    proc = lab.popen(lab.SWITCH, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("listening"):
+        raise RuntimeError(f"fake CLI did not start: {line!r} {proc.stderr.read() if proc.poll() else ''}")
+    return proc
+
+
+def start_lab_snmpd(lab: Any) -> Any:
+    """A real snmpd (root) in the switch namespace: IF-MIB of the namespace + bridge FDB pass_persist."""
+    assert lab.workdir is not None
+    workdir = Path(lab.workdir) / "snmpd"
+    workdir.mkdir(exist_ok=True)
+    conf = workdir / "snmpd.conf"
+    conf.write_text(snmpd_conf(f"{lab.switch_ip}:161", ["--bridge", "br0"], if_mib=False))
+    env = dict(lab.env, SNMP_PERSISTENT_DIR=str(workdir / "persist"), MIBS="")
+    proc = lab.popen(lab.SWITCH, "snmpd", "-f", "-C", "-c", str(conf), "-Lf", str(workdir / "log"),
+                     "-M", str(workdir), "-m", "", "-p", str(workdir / "pid"), env=env)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = lab.run(lab.SWITCH, "snmpget", "-v2c", "-c", RW_COMMUNITY, "-t", "0.3", "-r", "0", "-On",
+                      f"{lab.switch_ip}:161", ".1.3.6.1.2.1.17.1.2.0", check=False, env=dict(lab.env, MIBS=""))
+        if out.returncode == 0 and "INTEGER" in out.stdout:
+            return proc
+        time.sleep(0.2)
+    raise RuntimeError(f"snmpd in the switch namespace did not answer: {(workdir / 'log').read_text()[-1500:]}")
