@@ -89,6 +89,7 @@ def _pcap_header(head: bytes | mmap.mmap) -> tuple[struct.Struct, float, int, in
 
 def _scan_pcap(buf: bytes | mmap.mmap, sink: FrameSink, stats: ReadStats) -> ReadStats:
     if len(buf) < 24:
+        _pcap_header(bytes(buf[:4]) + bytes(20))   # raises for anything that is not a pcap at all
         stats.truncated += 1
         return stats
     rec, scale, linktype, _snap = _pcap_header(buf)
