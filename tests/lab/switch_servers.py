@@ -145,3 +145,35 @@ def start_lab_snmpd(lab: Any) -> Any:
             return proc
         time.sleep(0.2)
     raise RuntimeError(f"snmpd in the switch namespace did not answer: {(workdir / 'log').read_text()[-1500:]}")
+
+
+def start_lab_sshd(lab: Any) -> tuple[Any, Path]:
+    """Real OpenSSH in the switch namespace: private /run (``unshare -m`` + tmpfs), own host key and
+    config in the lab workdir, root by key only (``PermitRootLogin prohibit-password``), listening on
+    the switch's management address only. Returns (process, client key file)."""
+    assert lab.workdir is not None
+    d = Path(lab.workdir) / "sshd"
+    d.mkdir(exist_ok=True)
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True,
+                       capture_output=True)
+    (d / "authorized_keys").write_text((d / "client_key.pub").read_text())
+    conf = d / "sshd_config"
+    conf.write_text("\n".join([
+        f"ListenAddress {lab.switch_ip}", "Port 22", f"HostKey {d / 'host_key'}",
+        "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+        "PubkeyAuthentication yes", f"AuthorizedKeysFile {d / 'authorized_keys'}", "StrictModes no",
+        "UsePAM no", "PidFile none", "PrintMotd no", "Banner none", ""]))
+    script = ("mount -t tmpfs tmpfs /run && mkdir -p /run/sshd && chmod 755 /run/sshd && "
+              f"exec /usr/sbin/sshd -D -e -f {conf}")
+    proc = lab.popen(lab.SWITCH, "unshare", "-m", "--propagation", "private", "sh", "-c", script)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        probe = lab.run_python("ctrl", f"import socket; socket.create_connection(('{lab.switch_ip}', 22), 1)",
+                               check=False)
+        if probe.returncode == 0:
+            return proc, d / "client_key"
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"sshd in the switch namespace did not start: {lab.log_of(proc)[-1500:]}")

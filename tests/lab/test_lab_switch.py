@@ -18,7 +18,7 @@ import pytest
 
 from .netlab import Lab
 from .probe import Probe
-from .switch_servers import IOS_PORT_MAP, RW_COMMUNITY, start_lab_fake_cli, start_lab_snmpd
+from .switch_servers import IOS_PORT_MAP, RW_COMMUNITY, start_lab_fake_cli, start_lab_snmpd, start_lab_sshd
 
 pytestmark = pytest.mark.lab
 SETTLE = 0.3
@@ -26,6 +26,8 @@ SETTLE = 0.3
 DRIVERS = {
     "ios": "NetmikoSwitchDriver('sw', '{ip}', port=2201, user='admin', password='secret', timeout=5, "
            "options={{'device_type': 'cisco_ios', 'uplinks': ['Gi1/0/24'], 'controller_port': 'Gi1/0/1'}})",
+    "linux": "NetmikoSwitchDriver('sw', '{ip}', user='root', timeout=5, options={{'device_type': 'linux', "
+             "'uplinks': ['uplink'], 'controller_port': 'ctrl', 'key_file': '{key}'}})",
     "snmp": "SnmpSwitchDriver('sw', '{ip}', timeout=2, options={{'snmp': {{'community': '" + RW_COMMUNITY
             + "'}}, 'uplinks': ['uplink'], 'controller_port': 'ctrl'}})",
 }
@@ -33,9 +35,14 @@ IMPORTS = ("import json\nfrom controller.locate import locate_mac, guard_from_dr
            "from drivers.netmiko_switch import NetmikoSwitchDriver\nfrom drivers.snmp_switch import SnmpSwitchDriver\n")
 
 
+KEY: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
 def switch_servers(lab: Lab) -> Iterator[None]:
-    procs = [start_lab_fake_cli(lab, "ios"), start_lab_snmpd(lab)]
+    sshd, key = start_lab_sshd(lab)
+    KEY["file"] = str(key)
+    procs = [start_lab_fake_cli(lab, "ios"), start_lab_snmpd(lab), sshd]
     yield
     for proc in procs:
         lab.stop(proc)
@@ -43,7 +50,8 @@ def switch_servers(lab: Lab) -> Iterator[None]:
 
 def in_ctrl(lab: Lab, method: str, body: str) -> Any:
     """Run driver code in the controller namespace; ``body`` sets ``out`` (JSON-printed)."""
-    code = IMPORTS + f"d = {DRIVERS[method].format(ip=lab.switch_ip)}\nd.open()\nout = None\n{body}\nd.close()\n" \
+    ctor = DRIVERS[method].format(ip=lab.switch_ip, key=KEY.get("file", ""))
+    code = IMPORTS + f"d = {ctor}\nd.open()\nout = None\n{body}\nd.close()\n" \
                      "print(json.dumps(out))\n"
     proc = lab.run_python("ctrl", code, check=False, timeout=60)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -58,12 +66,12 @@ def echo(lab: Lab, host: str) -> subprocess.Popen[bytes]:
 
 
 def port_of(method: str, host: str) -> str:
-    if method == "snmp":
+    if method in ("snmp", "linux"):
         return host
     return next(v for v, linux in IOS_PORT_MAP.items() if linux == host)
 
 
-@pytest.mark.parametrize("method", ["ios", "snmp"])
+@pytest.mark.parametrize("method", ["linux", "ios", "snmp"])
 def test_isolate_located_workstation_stops_wan_and_lan(clean_lab: Lab, switch_servers: None, method: str) -> None:
     lab = clean_lab
     phone_echo = echo(lab, "phone")
@@ -100,7 +108,7 @@ def test_isolate_located_workstation_stops_wan_and_lan(clean_lab: Lab, switch_se
         lab.stop(phone_echo)
 
 
-@pytest.mark.parametrize("method", ["ios", "snmp"])
+@pytest.mark.parametrize("method", ["linux", "ios", "snmp"])
 def test_uplink_and_controller_port_are_refused(clean_lab: Lab, switch_servers: None, method: str) -> None:
     lab = clean_lab
     uplink = "Gi1/0/24" if method == "ios" else "uplink"
@@ -111,7 +119,7 @@ def test_uplink_and_controller_port_are_refused(clean_lab: Lab, switch_servers: 
     assert lab.link_up(Lab.SWITCH, "uplink") and lab.link_up(Lab.SWITCH, "ctrl")
 
 
-@pytest.mark.parametrize("method", ["ios", "snmp"])
+@pytest.mark.parametrize("method", ["linux", "ios", "snmp"])
 def test_quarantine_vlan_move_on_the_bridge(clean_lab: Lab, switch_servers: None, method: str) -> None:
     lab = clean_lab
     if not lab.vlan_filtering:
@@ -124,7 +132,7 @@ def test_quarantine_vlan_move_on_the_bridge(clean_lab: Lab, switch_servers: None
         pvids = [v["vlan"] for e in vlans for v in e.get("vlans", []) if "PVID" in v.get("flags", [])]
         assert pvids == [666]
         with Probe(lab, "ws2", (lab.inet_ip, lab.udp_echo_port)) as wan2:
-            assert wan2.wait_silent(SETTLE) and wan2.replies() == []
+            assert wan2.wait_silent(SETTLE) and wan2.replies == []
     finally:
         lab.run(Lab.SWITCH, "bridge", "vlan", "add", "dev", "ws2", "vid", "1", "pvid", "untagged", check=False)
         lab.run(Lab.SWITCH, "bridge", "vlan", "del", "dev", "ws2", "vid", "666", check=False)
