@@ -66,6 +66,11 @@ def index() -> Response:
     return _page("index.html", caller)
 
 
+@ui.get("/favicon.ico")
+def favicon() -> Response:
+    return Response(status=204)
+
+
 @ui.get("/status")
 def status_page() -> Response:
     caller = _caller()
