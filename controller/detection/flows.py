@@ -29,6 +29,7 @@ PROTO_NAMES = {TCP: "tcp", UDP: "udp"}
 _HH = struct.Struct("!HH").unpack_from
 _H = struct.Struct("!H").unpack_from
 _L = struct.Struct("<I").unpack_from
+_FAST = struct.Struct("!12xHBxH2xHxB2x4s4sHH").unpack_from
 
 
 class Pair:
@@ -136,112 +137,137 @@ class FlowTable:
             if self.first_ts is None:
                 self.first_ts = ts
         end = off + caplen
-        try:
-            if linktype == 1:
-                if caplen < 14:
-                    self.malformed += 1
-                    return
-                et = (buf[off + 12] << 8) | buf[off + 13]
-                p = off + 14
-                while et == 0x8100 or et == 0x88A8:
-                    if end - p < 4:
-                        self.malformed += 1
-                        return
-                    et = (buf[p + 2] << 8) | buf[p + 3]
-                    p += 4
-            elif linktype == 101 or linktype == 12 or linktype == 14:
-                p = off
-                et = 0x0800 if caplen and buf[p] >> 4 == 4 else 0x86DD
-            elif linktype == 113:
-                if caplen < 16:
-                    self.malformed += 1
-                    return
-                et = (buf[off + 14] << 8) | buf[off + 15]
-                p = off + 16
-            elif linktype == 276:
-                if caplen < 20:
-                    self.malformed += 1
-                    return
-                et = (buf[off] << 8) | buf[off + 1]
-                p = off + 20
-            elif linktype == 0:
-                if caplen < 4:
-                    self.malformed += 1
-                    return
-                fam = _L(buf, off)[0]
-                et = 0x0800 if fam == 2 else 0x86DD if fam in (10, 24, 28, 30) else 0
-                p = off + 4
-            else:
-                self.other += 1
-                return
-
-            if et == 0x0800:
-                if end - p < 20:
-                    self.malformed += 1
-                    return
-                vihl = buf[p]
-                ihl = (vihl & 15) << 2
-                totlen = (buf[p + 2] << 8) | buf[p + 3]
-                if vihl >> 4 != 4 or ihl < 20 or totlen < ihl or end - p < ihl:
-                    self.malformed += 1
-                    return
-                if ((buf[p + 6] & 0x1F) << 8) | buf[p + 7]:
-                    self.other += 1          # non-first fragment: no L4 header
-                    return
-                proto = buf[p + 9]
-                src = buf[p + 12:p + 16]
-                dst = buf[p + 16:p + 20]
-                l4 = p + ihl
-                l4end = p + totlen
-                if l4end > end:
-                    l4end = end
-            elif et == 0x86DD:
-                if end - p < 40 or buf[p] >> 4 != 6:
-                    self.malformed += 1
-                    return
-                proto = buf[p + 6]
-                src = buf[p + 8:p + 24]
-                dst = buf[p + 24:p + 40]
-                l4 = p + 40
-                l4end = l4 + ((buf[p + 4] << 8) | buf[p + 5])
-                if l4end > end:
-                    l4end = end
-                hops = 0
-                while proto == 0 or proto == 43 or proto == 60:
-                    if l4end - l4 < 8 or hops > 8:
-                        self.malformed += 1
-                        return
-                    proto = buf[l4]
-                    l4 += (buf[l4 + 1] + 1) << 3
-                    hops += 1
-            else:
-                self.other += 1
-                return
-
+        # fast path: untagged Ethernet, IPv4 without options, unfragmented TCP/UDP (one unpack)
+        if linktype == 1 and caplen >= 48:
+            et, vihl, totlen, frag, proto, src, dst, sport, dport = _FAST(buf, off)
+            fast = et == 0x0800 and vihl == 0x45 and not frag & 0x1FFF and (proto == 6 or proto == 17)
+        else:
+            fast = False
+        if fast:
+            l4 = off + 34
+            l4end = off + 14 + totlen
+            if l4end > end:
+                l4end = end
             if proto == 6:
-                if l4end - l4 < 20:
-                    self.malformed += 1
-                    return
-                sport, dport = _HH(buf, l4)
-                doff = (buf[l4 + 12] >> 4) << 2
-                flags = buf[l4 + 13]
+                doff = (buf[off + 46] >> 4) << 2
+                flags = buf[off + 47]
                 if doff < 20 or l4 + doff > l4end:
                     self.malformed += 1
                     return
                 payoff = l4 + doff
-            elif proto == 17:
+            else:
                 if l4end - l4 < 8:
                     self.malformed += 1
                     return
-                sport, dport = _HH(buf, l4)
                 flags = 0
                 payoff = l4 + 8
-            else:
-                self.other += 1
+        else:
+            try:
+                if linktype == 1:
+                    if caplen < 14:
+                        self.malformed += 1
+                        return
+                    et = (buf[off + 12] << 8) | buf[off + 13]
+                    p = off + 14
+                    while et == 0x8100 or et == 0x88A8:
+                        if end - p < 4:
+                            self.malformed += 1
+                            return
+                        et = (buf[p + 2] << 8) | buf[p + 3]
+                        p += 4
+                elif linktype == 101 or linktype == 12 or linktype == 14:
+                    p = off
+                    et = 0x0800 if caplen and buf[p] >> 4 == 4 else 0x86DD
+                elif linktype == 113:
+                    if caplen < 16:
+                        self.malformed += 1
+                        return
+                    et = (buf[off + 14] << 8) | buf[off + 15]
+                    p = off + 16
+                elif linktype == 276:
+                    if caplen < 20:
+                        self.malformed += 1
+                        return
+                    et = (buf[off] << 8) | buf[off + 1]
+                    p = off + 20
+                elif linktype == 0:
+                    if caplen < 4:
+                        self.malformed += 1
+                        return
+                    fam = _L(buf, off)[0]
+                    et = 0x0800 if fam == 2 else 0x86DD if fam in (10, 24, 28, 30) else 0
+                    p = off + 4
+                else:
+                    self.other += 1
+                    return
+
+                if et == 0x0800:
+                    if end - p < 20:
+                        self.malformed += 1
+                        return
+                    vihl = buf[p]
+                    ihl = (vihl & 15) << 2
+                    totlen = (buf[p + 2] << 8) | buf[p + 3]
+                    if vihl >> 4 != 4 or ihl < 20 or totlen < ihl or end - p < ihl:
+                        self.malformed += 1
+                        return
+                    if ((buf[p + 6] & 0x1F) << 8) | buf[p + 7]:
+                        self.other += 1          # non-first fragment: no L4 header
+                        return
+                    proto = buf[p + 9]
+                    src = buf[p + 12:p + 16]
+                    dst = buf[p + 16:p + 20]
+                    l4 = p + ihl
+                    l4end = p + totlen
+                    if l4end > end:
+                        l4end = end
+                elif et == 0x86DD:
+                    if end - p < 40 or buf[p] >> 4 != 6:
+                        self.malformed += 1
+                        return
+                    proto = buf[p + 6]
+                    src = buf[p + 8:p + 24]
+                    dst = buf[p + 24:p + 40]
+                    l4 = p + 40
+                    l4end = l4 + ((buf[p + 4] << 8) | buf[p + 5])
+                    if l4end > end:
+                        l4end = end
+                    hops = 0
+                    while proto == 0 or proto == 43 or proto == 60:
+                        if l4end - l4 < 8 or hops > 8:
+                            self.malformed += 1
+                            return
+                        proto = buf[l4]
+                        l4 += (buf[l4 + 1] + 1) << 3
+                        hops += 1
+                else:
+                    self.other += 1
+                    return
+
+                if proto == 6:
+                    if l4end - l4 < 20:
+                        self.malformed += 1
+                        return
+                    sport, dport = _HH(buf, l4)
+                    doff = (buf[l4 + 12] >> 4) << 2
+                    flags = buf[l4 + 13]
+                    if doff < 20 or l4 + doff > l4end:
+                        self.malformed += 1
+                        return
+                    payoff = l4 + doff
+                elif proto == 17:
+                    if l4end - l4 < 8:
+                        self.malformed += 1
+                        return
+                    sport, dport = _HH(buf, l4)
+                    flags = 0
+                    payoff = l4 + 8
+                else:
+                    self.other += 1
+                    return
+            except IndexError:
+                self.malformed += 1
                 return
-        except IndexError:
-            self.malformed += 1
-            return
 
         pairs = self.pairs
         pair = pairs.get((src, dst, dport, proto))
