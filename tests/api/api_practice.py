@@ -33,7 +33,8 @@ def practice_policy(sim_port: int, state_dir: Path, **guardrails: Any) -> Policy
         {"name": "ti-konnektor", "ip": "192.168.178.50", "mac": "aa:bb:cc:dd:ee:50", "role": "ti-konnektor"},
         {"name": "voip-empfang", "ip": "192.168.178.60", "mac": "aa:bb:cc:dd:ee:60", "role": "phone"},
         {"name": "praxisserver", "ip": "192.168.178.10", "role": "server", "protected": True},
-    ] + [{"name": h["name"], "ip": h["ip"], "mac": h["mac"].lower()} for h in EXTRA_HOSTS]
+    ]
+    hosts += [{"name": h["name"], "ip": h["ip"], "mac": h["mac"].lower()} for h in EXTRA_HOSTS]
     return Policy.model_validate({
         "practice": "Praxis Dr. Test",
         "controller": {"state_dir": str(state_dir), "ip": "192.168.178.2", "verify_timeout": 5,

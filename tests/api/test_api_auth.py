@@ -16,6 +16,12 @@ from api.serve import start_server
 from api.tls import ensure_self_signed, fingerprint
 
 
+def _csrf(client: Any) -> str:
+    cookie = client.get_cookie("notaus_csrf")
+    assert cookie is not None, "every page view sets the CSRF cookie"
+    return str(cookie.value)
+
+
 def test_only_the_hash_is_stored_and_revoke_works(tmp_path: Path) -> None:
     store = TokenStore(tmp_path / "tokens.sqlite")
     token = store.create("staff", "empfang")
@@ -81,13 +87,13 @@ def test_kiosk_enrolment_sets_a_strict_httponly_cookie_once(app: Flask, auth: An
     other = app.test_client()
     other.get(url)
     assert other.post("/kiosk/enroll", data={"token": code,
-                                             "csrf": other.get_cookie("notaus_csrf").value}).status_code == 404
+                                             "csrf": _csrf(other)}).status_code == 404
 
 
 def test_cookie_posts_need_csrf_and_same_origin_but_bearer_does_not(app: Flask, tokens: dict[str, str]) -> None:
     browser = app.test_client()
     browser.get("/login")
-    csrf = browser.get_cookie("notaus_csrf").value
+    csrf = _csrf(browser)
     login = browser.post("/login", data={"token": tokens["staff"], "csrf": csrf, "next": "/"})
     assert login.status_code == 303
     body = {"done": True}
@@ -110,7 +116,7 @@ def test_wrong_login_is_rejected_and_rate_limited(app: Flask) -> None:
     app.extensions["notaus"].auth_fail_limiter.limit = 2
     browser = app.test_client()
     browser.get("/login")
-    csrf = browser.get_cookie("notaus_csrf").value
+    csrf = _csrf(browser)
     codes = [browser.post("/login", data={"token": "guess", "csrf": csrf}).status_code for _ in range(3)]
     assert codes == [401, 401, 429]
 

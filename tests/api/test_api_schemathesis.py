@@ -15,6 +15,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis to run the API fuzz test")
 from api_practice import SIM_HOSTS, practice_policy  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis import Case  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance,
@@ -52,5 +53,5 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=list(HealthCheck))
-def test_api_matches_its_openapi_spec(case: schemathesis.Case) -> None:
+def test_api_matches_its_openapi_spec(case: Case) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {STATE['token']}"}, checks=CHECKS)
