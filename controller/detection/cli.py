@@ -125,11 +125,11 @@ def cmd_sniff(args: argparse.Namespace) -> int:
     if ring is not None:
         ring_feed = ring.feed
 
-        def sink(buf, off, caplen, wirelen, ts, lt):  # type: ignore[no-untyped-def]
+        def sink(buf, off, caplen, wirelen, ts, lt):  # type: ignore[no-untyped-def,unused-ignore]
             feed(buf, off, caplen, wirelen, ts, lt)
             ring_feed(buf, off, caplen, wirelen, ts, lt)
     else:
-        sink = feed  # type: ignore[assignment]
+        sink = feed
 
     stop = threading.Event()
     errors: list[str] = []
@@ -149,7 +149,7 @@ def cmd_sniff(args: argparse.Namespace) -> int:
         from controller.detection.capture import CaptureSetupError, LiveCapture
 
         try:
-            cap = LiveCapture(iface, bpf=args.filter)
+            cap = LiveCapture(str(iface), bpf=args.filter)
         except CaptureSetupError as exc:
             _error(args, str(exc))
             return EXIT_ERROR

@@ -9,6 +9,7 @@ recent traffic from a bounded per-host ring, its SHA-256, and what the host sent
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import mmap
@@ -30,14 +31,15 @@ class JournalLike(Protocol):
 
 
 class ResultLike(Protocol):
-    outcome: str
+    @property
+    def outcome(self) -> str: ...
 
     def to_dict(self) -> dict[str, Any]: ...
 
 
 class EngineLike(Protocol):
     def isolate(self, host: str, *, actor: str, reason: str = "", source: str = "manual",
-                evidence: dict[str, Any] | None = None) -> ResultLike: ...
+                evidence: dict[str, Any] | None = None, method: str = "auto") -> ResultLike: ...
 
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
@@ -168,10 +170,8 @@ class Responder:
     def collect_evidence(self, det: Detection) -> dict[str, Any]:
         ev: dict[str, Any] = {"detection": det.to_dict()}
         if self.table is not None:
-            try:
+            with contextlib.suppress(ValueError):
                 ev["bytes_out_internet"] = self.table.bytes_out_by_dst(ipaddress.ip_address(det.src).packed)
-            except ValueError:
-                pass
         if self.ring is not None:
             base = self.evidence_dir or Path(self.policy.controller.state_dir) / "evidence"
             safe = re.sub(r"[^0-9A-Za-z.]", "_", det.src)

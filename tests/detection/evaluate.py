@@ -78,10 +78,10 @@ def evaluate_rita(corpus: Corpus, analyzer: Analyzer, threshold: float) -> Outco
             g[0].extend(p.starts)
             g[1].extend(p.connection_sizes())
     name_scores = {}
-    for k, (ts, sizes) in groups.items():
+    for gkey, (ts, sizes) in groups.items():
         r = rita_score(ts, sizes, ds_min, ds_max)
         if r is not None:
-            name_scores[k] = r.score
+            name_scores[gkey] = r.score
     out = Outcome("RITA-v5-Referenz")
     beacon_srcs = {lb.src for lb in corpus.labels if lb.kind == "beacon"}
     for lb in corpus.labels:

@@ -86,7 +86,7 @@ def test_pcapng_with_nanosecond_resolution() -> None:
     seen: list[float] = []
     ft = FlowTable()
 
-    def sink(buf, off, caplen, wirelen, t, lt):  # type: ignore[no-untyped-def]
+    def sink(buf, off, caplen, wirelen, t, lt):  # type: ignore[no-untyped-def,unused-ignore]
         seen.append(t)
         ft.feed(buf, off, caplen, wirelen, t, lt)
 
@@ -134,8 +134,8 @@ def test_stream_reader_matches_file_reader() -> None:
     data = _pcap(GOOD * 50)
 
     class Slow(io.BytesIO):
-        def read(self, n: int = -1) -> bytes:  # trickle 7 bytes at a time
-            return super().read(min(7, n) if n > 0 else 7)
+        def read(self, n: int | None = -1, /) -> bytes:  # trickle 7 bytes at a time
+            return super().read(min(7, n) if n and n > 0 else 7)
 
     a, b = FlowTable(), FlowTable()
     scan_buffer(data, a.feed)

@@ -18,7 +18,7 @@ ALERT = Policy().detection.alert_score
 def practice(tmp_path_factory: pytest.TempPathFactory) -> tuple[Corpus, Analyzer, Path]:
     path = tmp_path_factory.mktemp("corpus") / "practice.pcap"
     corpus = build_practice(path, seed=1)
-    analyzer = Analyzer(Policy(hosts=practice_hosts()))
+    analyzer = Analyzer(Policy.model_validate({"hosts": practice_hosts()}))
     report = analyzer.analyze_file(path)
     assert report.packets == len(corpus.packets) and report.malformed == 0
     return corpus, analyzer, path

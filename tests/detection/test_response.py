@@ -22,7 +22,7 @@ C2 = "45.83.10.66"
 def _capture(tmp_path: Path) -> Path:
     c = Corpus(rng=random.Random(5))
     t = 1_700_000_000.0
-    for i in range(30):                          # CS-style beacon, 60 s sleep, 30 % jitter
+    for _ in range(30):                          # CS-style beacon, 60 s sleep, 30 % jitter
         c.tcp(t, SUSPECT, C2, 443, 350, 200)
         t += 60 * (1 - c.rng.uniform(0, 0.3))
     c.tcp(1_700_000_100.0, SUSPECT, "93.184.0.1", 443, 5000, 100)   # some other upload
@@ -31,9 +31,10 @@ def _capture(tmp_path: Path) -> Path:
 
 
 def _policy(tmp_path: Path, response: str) -> Policy:
-    return Policy(hosts=[*practice_hosts(), {"name": "empfang", "ip": SUSPECT}],
-                  controller={"state_dir": str(tmp_path / "var")},
-                  detection={"response": response, "alert_score": 0.7, "isolate_score": 0.9})
+    return Policy.model_validate({
+        "hosts": [*practice_hosts(), {"name": "empfang", "ip": SUSPECT}],
+        "controller": {"state_dir": str(tmp_path / "var")},
+        "detection": {"response": response, "alert_score": 0.7, "isolate_score": 0.9}})
 
 
 def _run(tmp_path: Path, response: str) -> tuple[Engine, Responder, list[str]]:
@@ -46,7 +47,7 @@ def _run(tmp_path: Path, response: str) -> tuple[Engine, Responder, list[str]]:
     decisions: list[str] = []
     count = 0
 
-    def sink(buf, off, caplen, wirelen, ts, lt):  # type: ignore[no-untyped-def]
+    def sink(buf, off, caplen, wirelen, ts, lt):  # type: ignore[no-untyped-def,unused-ignore]
         nonlocal count
         analyzer.feed(buf, off, caplen, wirelen, ts, lt)
         ring.feed(buf, off, caplen, wirelen, ts, lt)

@@ -8,10 +8,8 @@ import io
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -174,7 +172,8 @@ print(json.dumps({{"packets": ft.packets, "flows": ft.flows, "ring": cap.stats.r
         assert sniffer.stdout.readline().strip() == "ready"
         send = ("import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                 "for i in range(200):\n s.sendto(b'x'*40,('10.99.0.2',5555 if i%2==0 else 6666))\n"
-                "for i in range(5):\n  t=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); t.sendto(b'y',('10.99.0.2',5555))\n")
+                "for i in range(5):\n"
+                "  t=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); t.sendto(b'y',('10.99.0.2',5555))\n")
         subprocess.run(["ip", "netns", "exec", ns_a, "python3", "-c", send], check=True)
         sniffer.stdin.write("go\n")
         sniffer.stdin.flush()
