@@ -89,6 +89,8 @@ class Engine:
         journal = Journal(state_dir / "journal.sqlite")
         state = StateStore(state_dir / "state.sqlite")
         drivers = {d.name: build_driver(d, base_dir) for d in policy.devices}
+        for drv in drivers.values():
+            drv.options.setdefault("cache_dir", str(state_dir / "cache" / drv.name))
         engine = cls(policy, journal, state, drivers, base_dir)
         engine.state_dir = state_dir
         if open_devices:
@@ -549,7 +551,7 @@ class Engine:
         return steps, notes
 
     def _locate(self, host: HostEntry) -> tuple[tuple[str, str] | None, str]:
-        """Configured port first; else search the switches' MAC tables (guards applied)."""
+        """Configured port first; else search the switches' MAC tables. Guards read the switch live."""
         switches = self.switches()
         if not switches:
             return None, "no switch configured: the machine can only be blocked at the router"
@@ -558,37 +560,34 @@ class Engine:
             return (None, why) if why else ((host.switch, host.port), "")
         if not host.mac:
             return None, "no MAC address known: cannot find the switch port"
-        try:
-            from controller.locate import locate_mac
-        except ImportError:
-            return None, "switch port location is not available"
-        loc = locate_mac(host.mac, switches, self._uplinks(), self._router_macs(), self.settings.mac)
-        if getattr(loc, "switch", None) and getattr(loc, "port", None):
+        from controller.locate import locate_mac
+
+        loc = locate_mac(host.mac, _Locked(self, switches), self._uplinks(), self._router_macs(), self.settings.mac,
+                         controller_ports={d.name: d.controller_port for d in self.policy.switches()})
+        if loc.switch and loc.port and loc.code == "found":
             why = self._port_guard(loc.switch, loc.port)
             return (None, why) if why else ((loc.switch, loc.port), "")
-        return None, str(getattr(loc, "reason", "") or getattr(loc, "refusal", "") or "MAC not found on any switch")
+        extra = f" (not searched: {', '.join(f'{k}: {v}' for k, v in loc.not_searched.items())})" \
+            if loc.not_searched else ""
+        return None, (loc.reason or "MAC not found on any switch") + extra
 
     def _uplinks(self) -> dict[str, set[str]]:
-        return {d.name: set(d.uplinks) | ({d.controller_port} if d.controller_port else set())
-                for d in self.policy.switches()}
+        return {d.name: set(d.uplinks) for d in self.policy.switches()}
 
     def _router_macs(self) -> set[str]:
-        macs = {h.mac for h in self.policy.hosts if h.mac and h.role == "router"}
-        return {m for m in macs if m}
+        return {h.mac for h in self.policy.hosts if h.mac and h.role == "router"}
 
     def _port_guard(self, switch: str, port: str) -> str:
-        dev = self.policy.device(switch)
-        if port in dev.uplinks:
-            return f"{switch} port {port} is an uplink and is never shut"
-        if dev.controller_port and port == dev.controller_port:
-            return f"{switch} port {port} is the controller's own port and is never shut"
+        """Fail closed: uplinks, the controller's port, ports with the router's MAC or many MACs are never shut."""
+        from controller.locate import guard_from_driver
+
+        drv = self.switches()[switch]
         try:
-            from controller.locate import port_guard
-        except ImportError:
-            return ""
-        why = port_guard(self.switches()[switch], port, uplinks=self._uplinks().get(switch, set()),
-                         router_macs=self._router_macs(), controller_mac=self.settings.mac)
-        return why or ""
+            why = self._call(switch, lambda: guard_from_driver(drv, port, router_macs=self._router_macs(),
+                                                               controller_mac=self.settings.mac))
+        except DriverError as exc:
+            return f"{switch}: cannot check port {port} ({exc}); nothing was changed"
+        return str(why or "")
 
     def isolate(self, host: str, *, actor: str, reason: str = "", source: str = "manual",
                 evidence: dict[str, Any] | None = None, method: str = "auto") -> OperationResult:
@@ -886,6 +885,31 @@ class Engine:
 
     def health_snapshot(self) -> dict[str, dict[str, Any]]:
         return dict(self._health)
+
+
+class _Locked(dict[str, SwitchDriver]):
+    """The switches, each wrapped so that locate's reads take the engine's per-device lock."""
+
+    def __init__(self, engine: Engine, switches: dict[str, SwitchDriver]) -> None:
+        super().__init__({name: _LockedSwitch(engine, drv) for name, drv in switches.items()})
+
+
+class _LockedSwitch(SwitchDriver):
+    def __init__(self, engine: Engine, drv: SwitchDriver) -> None:  # noqa: D107 - thin proxy
+        self._engine, self._drv = engine, drv
+        self.name, self.options = drv.name, drv.options
+
+    def open(self) -> None:
+        pass
+
+    def check(self) -> dict[str, Any]:
+        return dict(self._engine._call(self.name, self._drv.check))
+
+    def mac_table(self) -> list[Any]:
+        return list(self._engine._call(self.name, self._drv.mac_table))
+
+    def ports(self) -> list[Any]:
+        return list(self._engine._call(self.name, self._drv.ports))
 
 
 def _align(gaps: list[dict[str, Any]], results: list[DeviceResult]) -> list[DeviceResult | None]:
