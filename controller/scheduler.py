@@ -112,6 +112,9 @@ class Scheduler:
         self._status: dict[str, Any] = {"enforce": {}, "health": {}, "deadlines": {}, "pull": {}, "drill": {}}
         self._lock_fd: int | None = None
         self._sched: BackgroundScheduler | None = None
+        self._stopping = False
+        self._inflight = 0
+        self._inflight_cond = threading.Condition()
 
     # ------------------------------------------------------------------------ life cycle
     def _acquire_lock(self) -> None:
@@ -130,6 +133,7 @@ class Scheduler:
 
     def start(self) -> Scheduler:
         self._acquire_lock()
+        self._stopping = False
         self._sched = BackgroundScheduler(
             jobstores={"default": _jobstore(self.db_path)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
@@ -140,9 +144,19 @@ class Scheduler:
         self._sched.resume()       # due one-off jobs (a drill restore missed while down) run now
         return self
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, timeout: float = 60.0) -> None:
+        """Stop; with ``wait`` let running jobs finish first.
+
+        APScheduler's own ``shutdown(wait=True)`` waits while holding its job-store lock, which
+        deadlocks a running job that touches the store (a drill restore removing itself, a pull
+        re-planning jobs). So: stop the scheduler without waiting, then wait for our jobs.
+        """
+        self._stopping = True
         if self._sched is not None and self._sched.running:
-            self._sched.shutdown(wait=wait)
+            self._sched.shutdown(wait=False)
+        if wait:
+            with self._inflight_cond:
+                self._inflight_cond.wait_for(lambda: self._inflight == 0, timeout=timeout)
         self._sched = None
         with _INSTANCES_LOCK:
             if _INSTANCES.get(self.key) is self:
@@ -163,7 +177,7 @@ class Scheduler:
 
     def _remove(self, job_id: str) -> None:
         assert self._sched is not None
-        if self._sched.get_job(job_id) is not None:
+        if not self._stopping and self._sched.get_job(job_id) is not None:
             self._sched.remove_job(job_id)
 
     def sync_jobs(self, policy: Policy | None = None) -> None:
@@ -191,7 +205,8 @@ class Scheduler:
         self._write_status()
 
     def jobs(self) -> list[dict[str, Any]]:
-        assert self._sched is not None
+        if self._sched is None or self._stopping:
+            return []
         return [{"id": j.id, "next_run": j.next_run_time.isoformat() if j.next_run_time else None}
                 for j in self._sched.get_jobs()]
 
@@ -203,11 +218,19 @@ class Scheduler:
             "detection": self.run_detection_refresh_once, "drill": self._scheduled_drill,
             "drill.restore": lambda: self.end_drill(actor="drill"),
         }
+        with self._inflight_cond:
+            if self._stopping:
+                return
+            self._inflight += 1
         try:
             handlers[task]()
         except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others
             log.exception("scheduler job %s failed", task)
             self._set(task.split(".")[0], last_error=f"{type(exc).__name__}: {exc}", last_error_at=_iso())
+        finally:
+            with self._inflight_cond:
+                self._inflight -= 1
+                self._inflight_cond.notify_all()
 
     def _set(self, section: str, **values: Any) -> None:
         with self._status_lock:
@@ -300,7 +323,8 @@ class Scheduler:
             return {"ok": False, "message": result.message, "panic": result.to_dict()}
         containment = self.engine.state.desired()["containment"] or {}
         record = {"since": _iso(), "until": until.isoformat(), "profile": profile, "actor": actor,
-                  "containment_since": containment.get("since"), "announcement_de": announcement}
+                  "containment_since": containment.get("since"), "containment_actor": containment.get("actor"),
+                  "announcement_de": announcement}
         self.engine.state.put(DRILL_KEY, record)
         if self._sched is not None:
             self._add("drill.restore", "drill.restore", "date", run_date=until, misfire_grace_time=None)
@@ -317,7 +341,8 @@ class Scheduler:
         if not drill:
             return {"ok": True, "message": "no drill active"}
         containment = self.engine.state.desired()["containment"]
-        if containment is not None and containment.get("since") != drill.get("containment_since"):
+        ours = (drill.get("containment_since"), drill.get("containment_actor"))
+        if containment is not None and (containment.get("since"), containment.get("actor")) != ours:
             msg = ("Übung nicht automatisch beendet: Während der Übung wurde echt getrennt. "
                    "Wiederherstellung nur durch den IT-Dienstleister.")
             self.engine.journal.append("drill.restore_skipped", {"reason": msg, "containment": containment},
@@ -340,8 +365,8 @@ class Scheduler:
         """For the UI, ``/metrics`` and ``notaus status``: jobs, drift, health warnings, deadlines, drill."""
         with self._status_lock:
             doc = json.loads(json.dumps(self._status, default=str))
-        doc["running"] = self.running
-        doc["jobs"] = self.jobs() if self._sched is not None else []
+        doc["running"] = self.running and not self._stopping
+        doc["jobs"] = self.jobs()
         doc["updated"] = _iso()
         return doc
 

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from policy_helpers import Box, make_box
+
+from .policy_helpers import Box, make_box
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from policy_helpers import Box, policy_text
 
 from policies.signing import key_id, sign_policy
 from policies.update import apply_bundle, current_policy, rollback_policy
+
+from .policy_helpers import Box, policy_text
 
 
 def apply(box: Box, data: bytes):  # noqa: ANN201 - test helper

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from policy_helpers import policy_text
+from .policy_helpers import policy_text
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,10 +16,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from policy_helpers import Box, policy_text
 
 from policies.pull import pull_once
 from policies.signing import sign_policy
+
+from .policy_helpers import Box, policy_text
 
 
 def self_signed(tmp: Path) -> tuple[Path, Path]:
