@@ -95,7 +95,8 @@ class Scheduler:
                  policy_store: Any = None, provider_keys: dict[str, Any] | None = None,
                  baseline: Policy | None = None, pull_verify: bool | str = True,
                  on_policy_applied: Callable[[Policy, Any], None] | None = None,
-                 detection_hook: Callable[[], Any] | None = None) -> None:
+                 detection_hook: Callable[[], Any] | None = None,
+                 hooks: dict[str, tuple[float, Callable[[], Any]]] | None = None) -> None:
         self.engine = engine
         self.db_path = Path(state_db_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +108,9 @@ class Scheduler:
         self.pull_verify = pull_verify
         self.on_policy_applied = on_policy_applied
         self.detection_hook = detection_hook
+        #: other components' periodic work, name -> (interval seconds, function); e.g. the API's
+        #: ``{"auto_release": (30, gate.release_due)}``. Persisted as job ``hook.<name>``.
+        self.hooks = dict(hooks or {})
         self.deadlines = DeadlineStore(self.db_path)
         self._status_lock = threading.Lock()
         self._status: dict[str, Any] = {"enforce": {}, "health": {}, "deadlines": {}, "pull": {}, "drill": {}}
@@ -202,6 +206,12 @@ class Scheduler:
             self._add("drill.scheduled", "drill", CronTrigger.from_crontab(s.drill_cron), misfire_grace_time=600)
         else:
             self._remove("drill.scheduled")
+        for name, (seconds, _fn) in self.hooks.items():
+            self._add(f"hook.{name}", f"hook:{name}", "interval", seconds=seconds)
+        assert self._sched is not None
+        for job in self._sched.get_jobs():
+            if job.id.startswith("hook.") and job.id[5:] not in self.hooks:
+                self._sched.remove_job(job.id)       # a component that no longer registers its hook
         self._write_status()
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -223,7 +233,13 @@ class Scheduler:
                 return
             self._inflight += 1
         try:
-            handlers[task]()
+            if task.startswith("hook:"):
+                hook = self.hooks.get(task[5:])
+                if hook is not None:
+                    hook[1]()
+                    self._set("hooks", **{task[5:]: _iso()})
+            else:
+                handlers[task]()
         except Exception as exc:  # noqa: BLE001 - a failing job must not stop the others
             log.exception("scheduler job %s failed", task)
             self._set(task.split(".")[0], last_error=f"{type(exc).__name__}: {exc}", last_error_at=_iso())

@@ -197,3 +197,19 @@ def test_drill_refused_while_contained(engine: Engine) -> None:
     sched = Scheduler(engine, db_of(engine))
     assert not sched.start_drill(5, actor="test")["ok"]
     assert engine.journal.entries(kind="drill.refused")
+
+
+def test_component_hooks_persist_run_and_go_away(engine: Engine) -> None:
+    calls: list[str] = []
+    sched = Scheduler(engine, db_of(engine), hooks={"auto_release": (3600, lambda: calls.append("x"))}).start()
+    try:
+        assert "hook.auto_release" in stored_job_ids(db_of(engine))
+        sched.dispatch("hook:auto_release")
+        assert calls == ["x"] and "auto_release" in sched.status()["hooks"]
+    finally:
+        sched.shutdown()
+    sched = Scheduler(engine, db_of(engine)).start()          # restarted without that component
+    try:
+        assert stored_job_ids(db_of(engine)) == ["deadlines", "enforce", "health"]
+    finally:
+        sched.shutdown()
