@@ -407,3 +407,24 @@ def schedule_restore_in_store(db_path: Path, key: str, until: datetime) -> None:
 
 def _iso() -> str:
     return _now().isoformat(timespec="seconds")
+
+
+def start_service_scheduler(engine: Any, config_path: str | Path, **kwargs: Any) -> Scheduler:
+    """Everything ``notaus serve`` needs in one call: policy store, pinned keys, syslog, scheduler.
+
+    ``kwargs`` go to :class:`Scheduler` (``on_policy_applied``, ``hooks``, ``pull_verify``, ...).
+    """
+    from controller.syslog import forwarder_from_policy
+    from policies.loader import load_policy
+    from policies.signing import load_public_keys
+    from policies.store import PolicyStore
+    from policies.update import provider_key_locations
+
+    state_dir = Path(engine.state_dir)
+    forwarder = forwarder_from_policy(engine.policy)
+    if forwarder is not None:
+        engine.journal.add_listener(forwarder)
+    sched = Scheduler(engine, Path(engine.state.path), policy_store=PolicyStore(state_dir),
+                      provider_keys=load_public_keys(*provider_key_locations(state_dir)),
+                      baseline=load_policy(config_path), **kwargs)
+    return sched.start()

@@ -213,3 +213,26 @@ def test_component_hooks_persist_run_and_go_away(engine: Engine) -> None:
         assert stored_job_ids(db_of(engine)) == ["deadlines", "enforce", "health"]
     finally:
         sched.shutdown()
+
+
+def test_service_scheduler_plans_policy_pull(tmp_path: Path, sim: Tr064Simulator) -> None:
+    import yaml
+
+    from controller.scheduler import start_service_scheduler
+
+    cfg = tmp_path / "praxis.yaml"
+    data = make_policy(tmp_path, sim, policy_url="https://127.0.0.1:1/b.json").model_dump(mode="json")
+    cfg.write_text(yaml.safe_dump(data))
+    eng = Engine.from_policy(make_policy(tmp_path, sim, policy_url="https://127.0.0.1:1/b.json"),
+                             base_dir=tmp_path)
+    try:
+        sched = start_service_scheduler(eng, cfg)
+        try:
+            assert "policy.pull" in stored_job_ids(Path(eng.state.path))
+            result = sched.run_pull_once()
+            assert result.status == "error"                       # nothing listens: reported, not raised
+            assert sched.status()["pull"]["status"] == "error"
+        finally:
+            sched.shutdown()
+    finally:
+        eng.close()
