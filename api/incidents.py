@@ -249,8 +249,8 @@ def _render(template: str, caller: Caller, **extra: Any) -> Response:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     policy = services().engine.policy
     html = render_template(template, t=strings(lang), lang=lang, other_lang="de" if lang == "en" else "en",
-                           boot={"lang": lang, "t": strings(lang), "page": "incident"}, caller=caller, practice=policy.practice,
-                           csrf=csrf, checklist_defs=CHECKLISTS, **extra)
+                           boot={"lang": lang, "t": strings(lang), "page": "incident"}, caller=caller,
+                           practice=policy.practice, csrf=csrf, checklist_defs=CHECKLISTS, **extra)
     resp = make_response(html)
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     if not request.cookies.get(CSRF_COOKIE):
