@@ -172,10 +172,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_journal_verify(args: argparse.Namespace) -> int:
     from controller.journal import Journal
 
-    policy = load_policy(config_path(args))
-    state_dir = Path(policy.controller.state_dir)
-    if not state_dir.is_absolute():
-        state_dir = config_path(args).resolve().parent / state_dir
+    state_dir = state_dir_of(load_policy(config_path(args)), config_path(args))
     path = Path(args.file) if args.file else state_dir / "journal.sqlite"
     if not path.exists():
         emit(args, {"ok": False, "problems": [f"no journal at {path}"]}, lambda: print(f"no journal at {path}"))
@@ -195,11 +192,7 @@ def cmd_journal_verify(args: argparse.Namespace) -> int:
 def cmd_journal_show(args: argparse.Namespace) -> int:
     from controller.journal import Journal
 
-    policy = load_policy(config_path(args))
-    state_dir = Path(policy.controller.state_dir)
-    if not state_dir.is_absolute():
-        state_dir = config_path(args).resolve().parent / state_dir
-    journal = Journal(state_dir / "journal.sqlite")
+    journal = Journal(state_dir_of(load_policy(config_path(args)), config_path(args)) / "journal.sqlite")
     entries = journal.entries(after=args.after, limit=args.limit, kind=args.kind)
     journal.close()
 
@@ -231,6 +224,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for s in sims:
             s.stop()
     return EXIT_OK
+
+
+def state_dir_of(policy: Any, config: Path) -> Path:
+    """The policy's state_dir; a relative one is relative to the policy file, not the working dir."""
+    state_dir = Path(policy.controller.state_dir)
+    return state_dir if state_dir.is_absolute() else config.resolve().parent / state_dir
+
+
+def _state_dir_or_none(args: argparse.Namespace) -> str | None:
+    """For commands that only need the state dir (tokens); a broken policy is reported by the command."""
+    path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
+    if not path:
+        return None
+    try:
+        return str(state_dir_of(load_policy(path), Path(path)))
+    except PolicyError:
+        return None
 
 
 def _actor() -> str:
@@ -323,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     for key, default in (("config", None), ("json", False), ("yes", False), ("lang", None)):
         if not hasattr(args, key):
             setattr(args, key, default)
+    if not getattr(args, "state_dir", None):
+        args.state_dir = _state_dir_or_none(args)
     try:
         return int(args.func(args))
     except PolicyError as exc:

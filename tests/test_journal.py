@@ -60,7 +60,8 @@ def test_edited_entry_detected(journal: Journal) -> None:
 
 def test_edit_with_recomputed_hash_breaks_the_next_link(journal: Journal) -> None:
     db = raw(journal.path)
-    seq, ts, kind, actor, prev = db.execute("SELECT seq, ts, kind, actor, prev_hash FROM journal WHERE seq=4").fetchone()
+    row = db.execute("SELECT seq, ts, kind, actor, prev_hash FROM journal WHERE seq=4").fetchone()
+    seq, ts, kind, actor, prev = row
     data = '{"i":99}'
     db.execute("UPDATE journal SET data=?, hash=? WHERE seq=4", (data, entry_hash(seq, ts, kind, actor, data, prev)))
     res = journal.verify()

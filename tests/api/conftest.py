@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_practice import ROLES, SIM_HOSTS, practice_policy
 from flask import Flask
 from flask.testing import FlaskClient
 
 from api.app import create_app
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
+
+from .api_practice import ROLES, SIM_HOSTS, practice_policy
 
 
 @pytest.fixture

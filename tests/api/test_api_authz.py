@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_practice import ROLES, SIM_HOSTS, practice_policy
 from flask import Flask
 
 from api.app import create_app
 from api.auth import PERMISSIONS
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
+
+from .api_practice import ROLES, SIM_HOSTS, practice_policy
 
 # (method, path, json body or None, permission)
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [

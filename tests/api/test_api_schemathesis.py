@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis to run the API fuzz test")
-from api_practice import SIM_HOSTS, practice_policy  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis import Case  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
@@ -26,6 +25,8 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 from api.app import create_app  # noqa: E402
 from controller.engine import Engine  # noqa: E402
 from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+
+from .api_practice import SIM_HOSTS, practice_policy  # noqa: E402
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 STATE: dict[str, str] = {}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corpus import Corpus, Label
-
 from controller.detection.analyzer import Analyzer, Detection
 from controller.detection.flows import PROTO_NAMES, ip_text
 from controller.detection.rita_reference import rita_score
+
+from .corpus import Corpus, Label
 
 
 @dataclass

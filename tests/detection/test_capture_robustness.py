@@ -7,12 +7,13 @@ import struct
 from pathlib import Path
 
 import pytest
-from corpus import frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controller.detection.flows import FlowTable
 from controller.detection.pcapio import CaptureError, PcapWriter, read_file, read_stream, scan_buffer
+
+from .corpus import frame
 
 
 def _pcap(frames: list[bytes]) -> bytes:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from corpus import build_practice, practice_hosts
+
+from .corpus import build_practice, practice_hosts
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from corpus import Corpus, build_practice, practice_hosts
-from evaluate import evaluate_ours, evaluate_rita
 
 from controller.detection.analyzer import Analyzer
 from policies.schema import Policy
+
+from .corpus import Corpus, build_practice, practice_hosts
+from .evaluate import evaluate_ours, evaluate_rita
 
 ALERT = Policy().detection.alert_score
 

@@ -6,14 +6,14 @@ import hashlib
 import random
 from pathlib import Path
 
-from corpus import Corpus, add_allowed, practice_hosts
-
 from controller.detection.analyzer import Analyzer
 from controller.detection.flows import FlowTable
 from controller.detection.pcapio import iter_frames, read_file
 from controller.detection.response import HostRing, Responder
 from controller.engine import Engine
 from policies.schema import Policy
+
+from .corpus import Corpus, add_allowed, practice_hosts
 
 SUSPECT = "192.168.178.150"
 C2 = "45.83.10.66"

@@ -15,11 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from corpus import frame
 
 from controller.detection import fritz
 from controller.detection.flows import FlowTable
 from controller.detection.pcapio import PcapWriter
+
+from .corpus import frame
 
 PASSWORD = "geheim-123"
 
