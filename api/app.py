@@ -42,6 +42,7 @@ class Services:
     agent_limiter: RateLimiter
     auth_fail_limiter: RateLimiter
     config: dict[str, Any]
+    scheduler: Any = None             # controller.scheduler.Scheduler when served; its status() for the UI
     _status_lock: threading.Lock = field(default_factory=threading.Lock)
     _status_cache: tuple[float, dict[str, Any]] | None = None
 
@@ -85,7 +86,7 @@ def _state_dir(engine: Any, config: dict[str, Any]) -> Path:
     return configured
 
 
-def create_app(engine: Any, *, config: dict[str, Any] | None = None) -> Flask:
+def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: Any = None) -> Flask:
     cfg = {**DEFAULTS, **(config or {})}
     state = _state_dir(engine, cfg)
     state.mkdir(parents=True, exist_ok=True)
@@ -102,6 +103,7 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None) -> Flask:
         agent_limiter=RateLimiter(int(cfg["agent_requests_per_minute"]), 60.0),
         auth_fail_limiter=RateLimiter(int(cfg["auth_failures_per_minute"]), 60.0),
         config=cfg,
+        scheduler=scheduler,
     )
     app.extensions["notaus"] = svc
 
@@ -111,6 +113,9 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(v1)
     app.register_blueprint(ops)
     app.register_blueprint(ui)
+    from api.incidents import bp as incidents_bp
+
+    app.register_blueprint(incidents_bp)
     register_error_handlers(app)
     app.after_request(security_headers)
     return app

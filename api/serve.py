@@ -46,12 +46,12 @@ def start_server(engine: Any, listen: str = "127.0.0.1:0", *, cert: str | Path |
 
 
 def serve(engine: Any, listen: str, cert: str | Path | None = None, key: str | Path | None = None,
-          config: dict[str, Any] | None = None) -> None:
+          config: dict[str, Any] | None = None, scheduler: Any = None, app: Any = None) -> None:
     """Serve until interrupted (blocking). TLS when both ``cert`` and ``key`` are given."""
     if bool(cert) != bool(key):
         raise ValueError("give both --cert and --key (or neither)")
     host, port = parse_listen(listen)
-    app = create_app(engine, config=config)
+    app = app if app is not None else create_app(engine, config=config, scheduler=scheduler)
     ctx = ssl_context(cert, key) if cert and key else None
     server = make_server(host, port, app, threaded=True, ssl_context=ctx)
     scheme = "https" if ctx else "http"

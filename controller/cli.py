@@ -39,12 +39,23 @@ def config_path(args: argparse.Namespace) -> Path:
     return Path(path)
 
 
+def effective_policy(path: Path) -> Any:
+    """The policy in force: the last signed update the provider applied, else the config file.
+
+    Secrets and relative paths still resolve against the config file's directory.
+    """
+    from policies.store import PolicyStore
+
+    installed = load_policy(path)
+    current = PolicyStore(state_dir_of(installed, path)).current_path()
+    return load_policy(current) if current is not None else installed
+
+
 def load_engine(args: argparse.Namespace, *, open_devices: bool = True) -> Any:
     from controller.engine import Engine
 
     path = config_path(args)
-    policy = load_policy(path)
-    return Engine.from_policy(policy, base_dir=path.resolve().parent, open_devices=open_devices)
+    return Engine.from_policy(effective_policy(path), base_dir=path.resolve().parent, open_devices=open_devices)
 
 
 def emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[], None]) -> None:
@@ -145,6 +156,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         health = engine.health()
         doc = engine.status()
         doc["health"] = health
+        from controller.scheduler import read_status
+
+        doc["service"] = read_status(engine.state_dir)
 
         def human() -> None:
             print(f"Zustand: {doc['state']}{' (geprüft)' if doc['contained'] else ''}")
@@ -204,26 +218,61 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """The service: engine (re-asserting any containment left from before), scheduler, API and UI."""
+    import signal
+
     path = config_path(args)
-    policy = load_policy(path)
+    policy = effective_policy(path)
     sims = []
     if args.with_simulator:
         from drivers.sim.practice import start_simulators
 
         sims = start_simulators(policy, base_dir=path.resolve().parent)
+    from api.app import create_app
+    from api.serve import serve
     from controller.engine import Engine
+    from controller.scheduler import start_service_scheduler
 
     engine = Engine.from_policy(policy, base_dir=path.resolve().parent)
-    engine.reassert()
+    sched = None
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        from api.serve import serve
+        engine.reassert()
+        holder: dict[str, Any] = {}
+        sched = start_service_scheduler(
+            engine, path, hooks={"auto_release": (30, lambda: holder["app"].extensions["notaus"].gate.release_due())})
+        app = create_app(engine, scheduler=sched)
+        holder["app"] = app
+        cert, key = args.cert, args.key
+        if args.self_signed and not cert:
+            from api.tls import ensure_self_signed, fingerprint
 
-        serve(engine, args.listen or policy.controller.listen, cert=args.cert, key=args.key)
+            tls_dir = Path(engine.state_dir) / "tls"
+            host = (args.listen or policy.controller.listen).rpartition(":")[0] or "localhost"
+            cert, key = str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")
+            ensure_self_signed(cert, key, sorted(h for h in {host, policy.controller.ip or "", "localhost"} if h))
+            print(f"notaus: TLS certificate SHA-256 {fingerprint(cert)}", flush=True)
+        if args.with_simulator:
+            _print_demo_tokens(app)
+        serve(engine, args.listen or policy.controller.listen, cert=cert, key=key, app=app)
+    except KeyboardInterrupt:
+        pass
     finally:
+        if sched is not None:
+            sched.shutdown()
         engine.close()
         for s in sims:
             s.stop()
     return EXIT_OK
+
+
+def _print_demo_tokens(app: Any) -> None:
+    """Demo only: fresh staff and provider tokens, so whoever ran `make run` can log in."""
+    tokens = app.extensions["notaus"].tokens
+    for role in ("staff", "provider"):
+        name = f"demo-{role}"
+        tokens.revoke(name)
+        print(f"notaus demo: {role} token: {tokens.create(role, name)}", flush=True)
 
 
 def state_dir_of(policy: Any, config: Path) -> Path:
@@ -291,6 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", default=None, help="HOST:PORT (default: policy controller.listen)")
     p.add_argument("--cert", default=None)
     p.add_argument("--key", default=None)
+    p.add_argument("--self-signed", action="store_true",
+                   help="serve HTTPS with a self-signed certificate kept in the state dir")
     p.add_argument("--with-simulator", action="store_true",
                    help="start simulated devices for the policy's devices first (demo / trying a policy)")
     p.set_defaults(func=cmd_serve)
