@@ -415,15 +415,33 @@ class Engine:
         if st.action in ("port_down", "port_up"):
             drv_s = self.switches()[name]
             up = st.action == "port_up"
-            act = (lambda: drv_s.port_up(st.target)) if up else (lambda: drv_s.port_down(st.target))
-            return lambda: self._step(st, act, self._port_is(name, st.target, up), None, operation)
+            change = (lambda: drv_s.port_up(st.target)) if up else (lambda: drv_s.port_down(st.target))
+            return lambda: self._step(st, self._saving(name, change), self._port_is(name, st.target, up), None,
+                                      operation)
         if st.action == "set_vlan":
             drv_s = self.switches()[name]
             port, _, vlan_s = st.target.partition("@")
             vlan = int(vlan_s)
-            return lambda: self._step(st, lambda: drv_s.set_port_vlan(port, vlan),
+            return lambda: self._step(st, self._saving(name, lambda: drv_s.set_port_vlan(port, vlan)),
                                       self._port_is(name, port, True, vlan=vlan), None, operation)
         raise ValueError(f"unknown action {st.action}")
+
+    def _saving(self, switch: str, change: Callable[[], Any]) -> Callable[[], Any]:
+        """Where the policy asks (``save_config``), persist the switch config so a reboot keeps the isolation.
+
+        A failed save is journaled as a warning; the port change itself stands and is verified.
+        """
+        if not self.policy.device(switch).save_config:
+            return change
+
+        def change_and_save() -> Any:
+            value = change()
+            try:
+                self.switches()[switch].save()
+            except DriverError as exc:
+                self.journal.append("warning", {"device": switch, "what": "save_config", "message": str(exc)})
+            return value
+        return change_and_save
 
     # ---------------------------------------------------------------------------- restore
     def restore(self, *, actor: str, reason: str, stage: str = "all") -> OperationResult:
