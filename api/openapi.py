@@ -12,6 +12,10 @@ from api.auth import PERMISSIONS
 
 JSON = "application/json"
 
+#: who may read and replace the policy: the provider's roles. ``api.auth`` may name it ``policy``;
+#: until then it is the same role set as ``restore`` (provider, admin).
+POLICY_PERMISSION = "policy" if "policy" in PERMISSIONS else "restore"
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -104,11 +108,59 @@ SCHEMAS: dict[str, Any] = {
         "isolations": {"type": "array", "items": _ref("Isolation")},
         "pending_approvals": {"type": "array", "items": _ref("AgentRequest")},
         "drift": {"type": "array", "items": {"type": "object"}},
+        "service": _ref("Service"),
         "journal_head": {"type": ["string", "null"]}, "generated": {"type": "string"}}},
     "JournalEntry": {"type": "object", "required": ["seq", "ts", "kind", "actor", "data", "prev_hash", "hash"],
                      "properties": {"seq": {"type": "integer"}, "ts": {"type": "string"}, "kind": {"type": "string"},
                                     "actor": {"type": "string"}, "data": {"type": "object"},
                                     "prev_hash": {"type": "string"}, "hash": {"type": "string"}}},
+    "HealthWarning": {"type": "object", "required": ["device", "kind", "message", "title_de", "title_en",
+                                                     "todo_de", "todo_en"], "properties": {
+        "device": {"type": "string"}, "kind": {"type": "string"}, "message": {"type": "string"},
+        "title_de": {"type": "string"}, "title_en": {"type": "string"},
+        "todo_de": {"type": "string"}, "todo_en": {"type": "string"}}},
+    "DriftEvent": {"type": "object", "required": ["at", "what", "reapplied", "text_de", "text_en"], "properties": {
+        "at": {"type": "string"}, "seq": {"type": "integer"}, "device": {"type": ["string", "null"]},
+        "what": {"type": "string"}, "expected": {"type": ["string", "null"]}, "observed": {"type": ["string", "null"]},
+        "reapplied": {"type": "string"}, "text_de": {"type": "string"}, "text_en": {"type": "string"}}},
+    "Countdown": {"type": "object", "required": ["deadline", "seconds_left", "overdue", "reported", "text_de",
+                                                 "text_en"], "properties": {
+        "knowledge_at": {"type": "string"}, "deadline": {"type": "string"}, "seconds_left": {"type": "integer"},
+        "overdue": {"type": "boolean"}, "reported": {"type": "boolean"}, "reported_at": {"type": ["string", "null"]},
+        "text_de": {"type": "string"}, "text_en": {"type": "string"}}},
+    "Service": {"type": "object", "required": ["scheduler", "health", "drifts", "drill", "incident"], "properties": {
+        "scheduler": {"type": "object", "required": ["present", "running"], "properties": {
+            "present": {"type": "boolean"}, "running": {"type": "boolean"}, "updated": {"type": ["string", "null"]}}},
+        "health": {"type": "object", "required": ["ok", "warnings"], "properties": {
+            "ok": {"type": ["boolean", "null"]}, "checked_at": {"type": ["string", "null"]},
+            "warnings": {"type": "array", "items": _ref("HealthWarning")}}},
+        "drifts": {"type": "array", "items": _ref("DriftEvent")},
+        "drift_total": {"type": "integer"},
+        "drill": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["until", "seconds_left"], "properties": {
+            "since": {"type": ["string", "null"]}, "until": {"type": "string"}, "seconds_left": {"type": "integer"},
+            "profile": {"type": ["string", "null"]}, "text_de": {"type": "string"}, "text_en": {"type": "string"}}}]},
+        "incident": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["id", "url", "countdown"],
+                                                  "properties": {
+            "id": {"type": "string"}, "title": {"type": "string"}, "trigger": {"type": "string"},
+            "url": {"type": "string"}, "countdown": _ref("Countdown")}}]},
+        "job_errors": {"type": "array", "items": {"type": "object", "required": ["job", "message"]}}}},
+    "PolicyApplyResult": {"type": "object", "required": ["ok", "code", "message", "detail", "version"],
+                          "properties": {
+        "ok": {"type": "boolean"}, "code": {"type": "string"}, "message": {"type": "string"},
+        "detail": {"type": "string"}, "error": {"type": "string"}, "version": {"type": ["integer", "null"]},
+        "previous_version": {"type": ["integer", "null"]}, "running_version": {"type": "integer"},
+        "restart_required": {"type": "boolean"},
+        "changes_de": {"type": "array", "items": {"type": "string"}},
+        "changes_en": {"type": "array", "items": {"type": "string"}}}},
+    "PolicyInfo": {"type": "object", "required": ["version", "running_version", "source", "summary", "policy"],
+                   "properties": {
+        "version": {"type": "integer"}, "running_version": {"type": "integer"},
+        "restart_required": {"type": "boolean"}, "source": {"enum": ["applied", "installed"]},
+        "applied": {"type": ["object", "null"]}, "rollback_to": {"type": "array", "items": {"type": "integer"}},
+        "high_water": {"type": "integer"}, "pinned_keys": {"type": "array", "items": {"type": "string"}},
+        "problem": {"type": ["string", "null"]}, "summary": {"type": "object"},
+        "policy": {"type": "object", "description": "the whole document; password, community, auth_key and "
+                                                    "priv_key values are \"***\""}}},
     "ChecklistItem": {"type": "object", "required": ["id", "de", "en", "done"], "properties": {
         "id": {"type": "string"}, "de": {"type": "string"}, "en": {"type": "string"}, "done": {"type": "boolean"},
         "ts": {"type": ["string", "null"]}, "actor": {"type": ["string", "null"]}}},
@@ -116,7 +168,7 @@ SCHEMAS: dict[str, Any] = {
 
 
 def spec() -> dict[str, Any]:
-    from api.i18n import CHECKLIST
+    from controller.checklists import ITEMS
 
     sec: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
@@ -222,20 +274,53 @@ def spec() -> dict[str, Any]:
                                            "responses": {"200": _ok("detections", {
                                                "type": "object", "required": ["detections"],
                                                "properties": {"detections": {"type": "array"}}}), **AUTH_ERRORS}}},
-            "/api/v1/checklist": {"get": {"summary": "immediate-measures checklist with ticks. " + _roles("checklist"),
-                                          "responses": {"200": _ok("items", {
-                                              "type": "object", "required": ["items"], "properties": {
-                                                  "items": {"type": "array", "items": _ref("ChecklistItem")}}}),
-                                              **AUTH_ERRORS}}},
+            "/api/v1/checklist": {"get": {
+                "summary": ("the staff tablet's immediate measures (items) and every checklist of the guide "
+                            "(checklists), with ticks. " + _roles("checklist")),
+                "parameters": [{"name": "lang", "in": "query", "schema": {"enum": ["de", "en"]}}],
+                "responses": {"200": _ok("items", {
+                    "type": "object", "required": ["items", "checklists"], "properties": {
+                        "items": {"type": "array", "items": _ref("ChecklistItem")},
+                        "checklists": {"type": "array", "items": {
+                            "type": "object", "required": ["id", "title", "items", "done", "total"]}}}}),
+                    **AUTH_ERRORS}}},
             "/api/v1/checklist/{item}": {"post": {
                 "summary": "tick (or untick) an item; journaled as checklist.tick. " + _roles("checklist"),
                 "parameters": [{"name": "item", "in": "path", "required": True,
-                                "schema": {"enum": list(CHECKLIST)}}, IDEMPOTENCY],
+                                "schema": {"enum": list(ITEMS)}}, IDEMPOTENCY],
                 "requestBody": {"required": False, "content": {JSON: {"schema": {
                     "type": "object", "properties": {"done": {"type": "boolean"},
                                                      "note": {"type": "string", "maxLength": 500}}}}}},
                 "responses": {"200": _ok("journaled", {"type": "object", "required": ["item", "done", "seq"]}),
                               "404": _err("unknown item"), **WRITE_ERRORS}}},
+            "/api/v1/policy": {
+                "get": {"summary": ("the policy in force: version, origin, rollback targets and a summary; "
+                                    "secrets masked. " + _roles(POLICY_PERMISSION)),
+                        "responses": {"200": _ok("policy", _ref("PolicyInfo")), **AUTH_ERRORS}},
+                "put": {"summary": ("apply a signed policy bundle (the JSON file `notaus policy sign` writes, sent "
+                                    "as is). Verified against the pinned provider keys; the version must be higher "
+                                    "than every version applied before. A refusal changes nothing and is "
+                                    "journaled. " + _roles(POLICY_PERMISSION)),
+                        "parameters": [IDEMPOTENCY],
+                        "requestBody": {"required": True, "content": {JSON: {"schema": {
+                            "type": "object", "required": ["format", "version", "created", "key_id", "policy",
+                                                           "signature"],
+                            "properties": {"format": {"const": "notaus-policy-bundle/1"},
+                                           "version": {"type": "integer", "minimum": 0},
+                                           "created": {"type": "string"}, "key_id": {"type": "string"},
+                                           "policy": {"type": "string"}, "signature": {"type": "string"}}}}}},
+                        "responses": {
+                            "200": _ok("applied", _ref("PolicyApplyResult")),
+                            "400": _ok("not a bundle (bad_format), or a bad Idempotency-Key",
+                                       {"anyOf": [_ref("PolicyApplyResult"), _ref("Error")]}),
+                            "403": _ok("no pinned key, unknown key or bad signature; or the role may not",
+                                       {"anyOf": [_ref("PolicyApplyResult"), _ref("Error")]}),
+                            "409": _ok("replay or downgrade", {"anyOf": [_ref("PolicyApplyResult"), _ref("Error")]}),
+                            "422": _ok("version mismatch, invalid policy, state_dir change; or Idempotency-Key "
+                                       "reused", {"anyOf": [_ref("PolicyApplyResult"), _ref("Error")]}),
+                            "500": _ok("could not store the new version; the old one stays in force",
+                                       _ref("PolicyApplyResult")),
+                            **{k: v for k, v in WRITE_ERRORS.items() if k in ("401", "413", "429")}}}},
             "/api/v1/kiosk/enrollments": {"post": {
                 "summary": "one-time link that turns a tablet into the staff button. " + _roles("kiosk"),
                 "parameters": [IDEMPOTENCY],

@@ -1,15 +1,71 @@
-"""The status document the API and the UI show: engine status plus the agent queue.
+"""The status document the API and the UI show: engine status, the agent queue, and what the
+service's background jobs know *before* an emergency.
 
 ``state_code`` is the language-neutral form of the engine's ``state`` (verbunden/getrennt/teilweise)
 so the UI can translate it and monitoring can alert on it.
+
+``service`` (see :func:`service_view`) carries the scheduler's findings so staff see them at a
+glance: a device the box cannot control (wrong password, unreachable) as a red banner with what to
+do, enforcement that had to re-apply a cut ("Router hat sich neu verbunden – wieder getrennt"), a
+running drill with its end time, and the 72-hour reporting countdown of an open incident. Every
+person-facing text comes in German and English (``text_de``/``text_en``); the UI picks one.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial"}
+
+#: how far back drift notices reach, and how many are shown
+DRIFT_WINDOW = timedelta(hours=24)
+DRIFT_MAX = 5
+#: journal entries scanned for drift notices (newest first); enough for a day of a busy box
+DRIFT_SCAN = 5000
+
+#: drift "what" -> the re-applying step's action (as in device.result of operation "enforce")
+DRIFT_ACTION = {"wan": "cut_wan", "wlan": "wlan_off", "host_block": "block_host", "port": "port_down",
+                "vlan": "set_vlan"}
+
+#: error kind -> (title de, title en, what to do de, what to do en); {device} and {provider} are filled in
+HEALTH_ADVICE: dict[str, tuple[str, str, str, str]] = {
+    "auth_failed": (
+        "Notaus kann „{device}“ nicht steuern: Benutzername oder Passwort falsch",
+        "notaus cannot control “{device}”: wrong user name or password",
+        "Im Ernstfall würde das Trennen an diesem Gerät scheitern. IT-Dienstleister anrufen ({provider}): "
+        "Zugangsdaten in der Richtlinie (devices → password) korrigieren, dann `notaus doctor`. "
+        "Bis dahin im Notfall das Internetkabel am Router ziehen.",
+        "A disconnect would fail on this device. Call the IT provider ({provider}): fix the credentials in "
+        "the policy (devices → password), then run `notaus doctor`. Until then, in an emergency pull the "
+        "internet cable at the router."),
+    "not_permitted": (
+        "Notaus darf „{device}“ nicht umschalten: fehlende Rechte",
+        "notaus may not switch “{device}”: missing rights",
+        "Der Benutzer hat auf dem Gerät zu wenig Rechte (FRITZ!Box: Recht „FRITZ!Box Einstellungen“). "
+        "IT-Dienstleister anrufen ({provider}). Bis dahin im Notfall das Internetkabel am Router ziehen.",
+        "The device user lacks rights (FRITZ!Box: “FRITZ!Box settings”). Call the IT provider ({provider}). "
+        "Until then, in an emergency pull the internet cable at the router."),
+    "unreachable": (
+        "„{device}“ ist für Notaus nicht erreichbar",
+        "“{device}” is not reachable for notaus",
+        "Strom und Netzwerkkabel von Gerät und Notaus-Box prüfen. Bleibt die Meldung, IT-Dienstleister "
+        "anrufen ({provider}). Im Notfall das Internetkabel am Router ziehen.",
+        "Check power and network cables of the device and the notaus box. If this stays, call the IT "
+        "provider ({provider}). In an emergency pull the internet cable at the router."),
+    "timeout": (
+        "„{device}“ antwortet Notaus nicht rechtzeitig",
+        "“{device}” does not answer notaus in time",
+        "Gerät eventuell überlastet oder im Neustart. Bleibt die Meldung, IT-Dienstleister anrufen ({provider}).",
+        "The device may be busy or restarting. If this stays, call the IT provider ({provider})."),
+}
+HEALTH_DEFAULT = (
+    "Prüfung von „{device}“ fehlgeschlagen",
+    "Check of “{device}” failed",
+    "IT-Dienstleister informieren ({provider}); er kann mit `notaus doctor` die Ursache finden.",
+    "Tell the IT provider ({provider}); `notaus doctor` shows the cause.")
 
 
 def isolations_view(status: dict[str, Any], gate: Any | None = None) -> list[dict[str, Any]]:
@@ -21,12 +77,201 @@ def isolations_view(status: dict[str, Any], gate: Any | None = None) -> list[dic
     return items
 
 
-def build_status(status: dict[str, Any], gate: Any, policy: Any) -> dict[str, Any]:
+def build_status(status: dict[str, Any], gate: Any, policy: Any,
+                 service: dict[str, Any] | None = None) -> dict[str, Any]:
     out = dict(status)
     out["state_code"] = STATE_CODES.get(str(status.get("state")), "unknown")
     out["isolations"] = isolations_view(status, gate)
     out["pending_approvals"] = gate.pending()
     provider = policy.contacts.it_provider
     out["contacts"] = {"it_provider": {"name": provider.name, "phone": provider.phone}}
+    if service is not None:
+        out["service"] = service
     out["generated"] = datetime.now(UTC).isoformat()
     return out
+
+
+# ----------------------------------------------------------------------------------- service
+def _parse(ts: str) -> datetime:
+    value = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _hhmm(ts: str) -> str:
+    """Wall-clock time of the box, as staff read it on the clock on the wall."""
+    return _parse(ts).astimezone().strftime("%H:%M")
+
+
+def _provider_text(policy: Any) -> str:
+    p = policy.contacts.it_provider
+    return " ".join(x for x in (p.name, p.phone) if x) or "Telefonnummer siehe Richtlinie"
+
+
+def health_warnings(results: list[dict[str, Any]], policy: Any) -> list[dict[str, Any]]:
+    """Failed device checks as banners: what is wrong and what to do, in both languages."""
+    provider = _provider_text(policy)
+    out = []
+    for r in results:
+        if r.get("ok", True):
+            continue
+        device = str(r.get("device", "?"))
+        kind = str(r.get("kind") or "device_error")
+        title_de, title_en, todo_de, todo_en = HEALTH_ADVICE.get(kind, HEALTH_DEFAULT)
+        fill = {"device": device, "provider": provider}
+        out.append({"device": device, "kind": kind, "message": str(r.get("message", "")),
+                    "title_de": title_de.format(**fill), "title_en": title_en.format(**fill),
+                    "todo_de": todo_de.format(**fill), "todo_en": todo_en.format(**fill)})
+    return out
+
+
+def _drift_text(what: str, target: str, outcome: str, at: str) -> tuple[str, str]:
+    hhmm = _hhmm(at)
+    fixed = outcome == "done"
+    de_what = {"wan": "Router hat sich neu verbunden", "wlan": "WLAN war wieder eingeschaltet",
+               "host_block": f"Sperre für {target} war aufgehoben",
+               "port": f"Switch-Port {target} war wieder eingeschaltet",
+               "vlan": f"Quarantäne-VLAN an {target} war verändert"}.get(what, f"Abweichung ({what})")
+    en_what = {"wan": "Router reconnected", "wlan": "WLAN was switched on again",
+               "host_block": f"block of {target} was lifted", "port": f"switch port {target} was enabled again",
+               "vlan": f"quarantine VLAN on {target} was changed"}.get(what, f"drift ({what})")
+    if fixed:
+        de_fix = {"wan": "wieder getrennt", "host_block": "wieder gesperrt", "vlan": "wieder gesetzt"}.get(
+            what, "wieder abgeschaltet")
+        en_fix = {"wan": "cut again", "host_block": "blocked again", "vlan": "set again"}.get(
+            what, "switched off again")
+    else:
+        de_fix = "erneutes Trennen NICHT bestätigt – Internetkabel am Router ziehen, IT-Dienstleister anrufen"
+        en_fix = "re-applying NOT confirmed – pull the internet cable at the router, call the IT provider"
+    return f"{de_what} – {de_fix} ({hhmm})", f"{en_what} – {en_fix} ({hhmm})"
+
+
+def drift_events(journal: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Recent drifts the enforcement found and what re-applying them gave, newest first.
+
+    Read from the journal (``drift`` and the following ``device.result`` of operation ``enforce``),
+    so drifts re-applied by any process are shown, and a restart does not forget them.
+    """
+    head = journal.head()
+    if head is None:
+        return []
+    after = max(0, head.seq - DRIFT_SCAN)
+    drifts = journal.entries(after=after, limit=DRIFT_SCAN, kind="drift")
+    if not drifts:
+        return []
+    cutoff = (now or datetime.now(UTC)) - DRIFT_WINDOW
+    recent = [d for d in drifts if _parse(d.ts) >= cutoff][-DRIFT_MAX:]
+    if not recent:
+        return []
+    results = [e for e in journal.entries(after=recent[0].seq, limit=DRIFT_SCAN, kind="device.result")
+               if e.data.get("operation") == "enforce"]
+    out = []
+    for d in reversed(recent):
+        what = str(d.data.get("what", ""))
+        action = DRIFT_ACTION.get(what)
+        res = next((r for r in results if r.seq > d.seq and r.data.get("device") == d.data.get("device")
+                    and r.data.get("action") == action), None)
+        outcome = str(res.data.get("outcome")) if res is not None else "unknown"
+        expected = str(d.data.get("expected", "")).split(" ")[0]
+        if res is None:
+            target = expected
+        elif what in ("port", "vlan"):
+            target = str(res.data.get("target") or expected)
+        else:
+            target = str(res.data.get("host") or res.data.get("target") or expected)
+        de, en = _drift_text(what, target, outcome, d.ts)
+        out.append({"at": d.ts, "seq": d.seq, "device": d.data.get("device"), "what": what,
+                    "expected": d.data.get("expected"), "observed": d.data.get("observed"),
+                    "reapplied": outcome, "text_de": de, "text_en": en})
+    return out
+
+
+def drill_view(record: dict[str, Any] | None, now: datetime | None = None) -> dict[str, Any] | None:
+    if not record or not record.get("until"):
+        return None
+    until = _parse(str(record["until"]))
+    left = max(0, round((until - (now or datetime.now(UTC))).total_seconds()))
+    hhmm = until.astimezone().strftime("%H:%M")
+    return {"since": record.get("since"), "until": until.isoformat(), "seconds_left": left,
+            "profile": record.get("profile"),
+            "text_de": f"ÜBUNG läuft: Die Praxis ist zur Übung vom Internet getrennt. Automatische "
+                       f"Wiederherstellung um {hhmm} Uhr.",
+            "text_en": f"DRILL running: the practice is disconnected for practice. Automatic restore at {hhmm}."}
+
+
+def incident_view(engine: Any) -> dict[str, Any] | None:
+    """The open incident and its 72-hour reporting countdown (``None`` if none is open)."""
+    from controller.incident import IncidentManager
+    from controller.reporting import countdown
+
+    mgr = IncidentManager.for_engine(engine)
+    mgr.sync()
+    inc = mgr.current()
+    if inc is None:
+        return None
+    return {"id": inc.id, "title": inc.title, "trigger": inc.trigger, "url": f"/incidents/{inc.id}",
+            "countdown": countdown(inc)}
+
+
+def _job_errors(sched_status: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for job, section in sched_status.items():
+        if isinstance(section, dict) and section.get("last_error"):
+            out.append({"job": job, "message": str(section["last_error"]), "at": section.get("last_error_at")})
+    return out
+
+
+def service_view(engine: Any, scheduler: Any | None) -> dict[str, Any]:
+    """What the background jobs know, for the status document (see the module docstring)."""
+    from controller.scheduler import DRILL_KEY
+
+    sched: dict[str, Any] = {}
+    if scheduler is not None:
+        try:
+            sched = dict(scheduler.status())
+        except Exception:  # noqa: BLE001 - a scheduler shutting down must not break the status page
+            sched = {}
+    health = sched.get("health") or {}
+    if health.get("last_run"):
+        results = list(health.get("warnings") or [])
+        checked_at = health.get("last_run")
+    else:   # no scheduler in this process (or not run yet): the engine's last own checks
+        snapshot = getattr(engine, "health_snapshot", None)
+        results = list(snapshot().values()) if callable(snapshot) else []
+        checked_at = None
+    warnings = health_warnings(results, engine.policy)
+    enforce = sched.get("enforce") or {}
+    return {
+        "scheduler": {"present": scheduler is not None, "running": bool(sched.get("running")),
+                      "updated": sched.get("updated")},
+        "health": {"ok": (not warnings) if (checked_at or results) else None, "checked_at": checked_at,
+                   "warnings": warnings},
+        "drifts": drift_events(engine.journal),
+        "drift_total": int(enforce.get("drift_total", 0)),
+        "drill": drill_view(engine.state.get(DRILL_KEY)),
+        "incident": incident_view(engine),
+        "job_errors": _job_errors(sched),
+    }
+
+
+class ServiceViewCache:
+    """Shares one :func:`service_view` among all pollers for ``ttl`` seconds (like the engine status)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: tuple[float, dict[str, Any]] | None = None
+
+    def get(self, engine: Any, scheduler: Any | None, ttl: float) -> dict[str, Any]:
+        if ttl > 0:
+            cached = self._value
+            if cached is not None and time.monotonic() - cached[0] < ttl:
+                return cached[1]
+        with self._lock:
+            cached = self._value
+            if ttl > 0 and cached is not None and time.monotonic() - cached[0] < ttl:
+                return cached[1]
+            value = service_view(engine, scheduler)
+            self._value = (time.monotonic(), value)
+            return value
+
+    def invalidate(self) -> None:
+        self._value = None

@@ -7,14 +7,17 @@ Status codes for operations, documented in the OpenAPI spec:
   ``failed`` (the body's ``outcome`` says which; per-device results are always in ``devices``),
   409 when the engine refused.
 * isolate/release/restore follow the same rule (200 done, 207 partial/failed, 409 refused).
+* ``PUT /api/v1/policy`` answers with the status :mod:`policies.update` assigns to the outcome
+  (200 applied, 400 malformed, 403 signature/key, 409 replay/downgrade, 422 invalid policy).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import PERMISSIONS
 from api.errors import ApiError
@@ -22,9 +25,11 @@ from api.guardrails import GateConflict
 from api.http import field, idempotent, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
-from api.openapi import spec
+from api.openapi import POLICY_PERMISSION, spec
 from api.security import identify, require, services
-from api.status_view import build_status, isolations_view
+from api.status_view import ServiceViewCache, build_status, isolations_view
+from controller.checklists import ITEMS
+from policies.signing import MAX_BUNDLE_BYTES
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
@@ -38,8 +43,19 @@ def _caller_actor() -> str:
     return f"{caller.role}:{caller.name}"
 
 
-def _op_reply(result: Any) -> tuple[Response, int]:
+def _service_cache() -> ServiceViewCache:
+    cache: ServiceViewCache = current_app.extensions.setdefault("notaus.service_view", ServiceViewCache())
+    return cache
+
+
+def _invalidate() -> None:
+    """After a state change every poller must see it at once (engine status and service view)."""
     services().invalidate_status()
+    _service_cache().invalidate()
+
+
+def _op_reply(result: Any) -> tuple[Response, int]:
+    _invalidate()
     body = result.to_dict()
     status = OUTCOME_STATUS.get(result.outcome, 207)
     if status == 409:
@@ -74,7 +90,8 @@ def whoami() -> tuple[Response, int]:
 @require("status")
 def status() -> tuple[Response, int]:
     svc = services()
-    return reply(build_status(svc.status(), svc.gate, svc.engine.policy))
+    service = _service_cache().get(svc.engine, svc.scheduler, float(svc.config["status_cache_seconds"]))
+    return reply(build_status(svc.status(), svc.gate, svc.engine.policy, service))
 
 
 @v1.get("/isolations")
@@ -123,7 +140,7 @@ def approvals() -> tuple[Response, int]:
 @v1.get("/checklist")
 @require("checklist")
 def checklist_state() -> tuple[Response, int]:
-    return reply({"items": _checklist_state()})
+    return reply({"items": _checklist_state(), "checklists": _all_checklists()})
 
 
 def _checklist_state() -> list[dict[str, Any]]:
@@ -139,6 +156,29 @@ def _checklist_state() -> list[dict[str, Any]]:
         after = batch[-1].seq
     return [{"id": key, "de": de, "en": en, **ticks.get(key, {"done": False, "ts": None, "actor": None})}
             for key, (de, en) in CHECKLIST.items()]
+
+
+def _all_checklists() -> list[dict[str, Any]]:
+    from controller.checklists import checklist_state
+
+    ticks = {item["id"]: item for item in _all_ticks()}
+    lang = "en" if request.args.get("lang") == "en" else "de"
+    return checklist_state(ticks, lang)
+
+
+def _all_ticks() -> list[dict[str, Any]]:
+    journal = services().engine.journal
+    last: dict[str, dict[str, Any]] = {}
+    after = 0
+    while True:
+        batch = journal.entries(after=after, limit=1000, kind="checklist.tick")
+        for e in batch:
+            last[str(e.data.get("item", ""))] = {"id": e.data.get("item", ""), "done": bool(e.data.get("done")),
+                                                 "ts": e.ts, "actor": e.actor, "note": e.data.get("note", "")}
+        if len(batch) < 1000:
+            break
+        after = batch[-1].seq
+    return list(last.values())
 
 
 # ----------------------------------------------------------------------------------- write side
@@ -189,7 +229,7 @@ def isolate() -> tuple[Response, int]:
     if caller.role == "agent":
         decision = svc.gate.request(host, agent=caller.name, reason=reason, source=source or caller.name,
                                     evidence=evidence)
-        svc.invalidate_status()
+        _invalidate()
         body_out = decision.to_dict()
         code = {"isolated": 200, "duplicate": 200, "queued": 202, "partial": 207, "failed": 207,
                 "refused": 409}[decision.decision]
@@ -225,7 +265,7 @@ def decide(req_id: str) -> tuple[Response, int]:
     try:
         if decision == "approve":
             out = svc.gate.approve(req_id, actor=_caller_actor())
-            svc.invalidate_status()
+            _invalidate()
             code = {"isolated": 200, "partial": 207, "failed": 207, "refused": 409}.get(out.decision, 200)
             data = out.to_dict()
             if code == 409:
@@ -243,15 +283,25 @@ def decide(req_id: str) -> tuple[Response, int]:
 @require("checklist")
 @idempotent
 def tick(item: str) -> tuple[Response, int]:
-    if item not in CHECKLIST:
-        raise ApiError(404, f"No checklist item '{item}'. Known: {', '.join(CHECKLIST)}.")
+    """Any item of the guide's checklists (``controller.checklists``); same journal shape as the incident page."""
+    if item not in ITEMS:
+        raise ApiError(404, f"No checklist item '{item}'. Known: {', '.join(ITEMS)}.")
     body = json_body()
     done = field(body, "done", bool, default=True)
     note = field(body, "note", str, default="")
-    entry = services().engine.journal.append(
-        "checklist.tick", {"item": item, "done": done, "text": CHECKLIST[item][0], "note": note},
-        actor=_caller_actor())
+    data: dict[str, Any] = {"item": item, "done": done, "text": ITEMS[item].de, "note": note}
+    incident = _open_incident_id()
+    if incident:
+        data["incident"] = incident
+    entry = services().engine.journal.append("checklist.tick", data, actor=_caller_actor())
     return reply({"item": item, "done": done, "seq": entry.seq, "ts": entry.ts})
+
+
+def _open_incident_id() -> str | None:
+    from controller.incident import IncidentManager
+
+    current = IncidentManager.for_engine(services().engine).current()
+    return current.id if current is not None else None
 
 
 @v1.post("/kiosk/enrollments")
@@ -265,6 +315,130 @@ def enroll_kiosk() -> tuple[Response, int]:
     code = services().tokens.create_enrollment(name, created_by=caller.name)
     services().engine.journal.append("kiosk.enrollment", {"name": name}, actor=_caller_actor())
     return reply({"name": name, "url": f"/kiosk/enroll?token={code}", "expires_minutes": 30}, 201)
+
+
+# ----------------------------------------------------------------------------------- policy
+@v1.before_request
+def _allow_policy_bundles() -> None:
+    """Signed bundles may be larger than the API's 64 KiB body limit (policies with many hosts)."""
+    if request.method == "PUT" and request.path == "/api/v1/policy":
+        request.max_content_length = MAX_BUNDLE_BYTES + 1024
+
+
+def _policy_context() -> tuple[Any, Any, Any]:
+    from policies.signing import load_public_keys
+    from policies.store import PolicyStore
+    from policies.update import provider_key_locations
+
+    engine = services().engine
+    state_dir = engine.state_dir
+    return engine, PolicyStore(state_dir), load_public_keys(*provider_key_locations(state_dir))
+
+
+@v1.put("/policy")
+@require(POLICY_PERMISSION)
+@idempotent
+def put_policy() -> tuple[Response, int]:
+    """Apply a signed bundle (the raw bytes ``notaus policy sign`` wrote); a refusal changes nothing."""
+    from policies.update import apply_bundle
+
+    engine, store, keys = _policy_context()
+    svc = services()
+    reloaded: list[bool] = []
+
+    def applied(policy: Any, version: Any) -> None:
+        sched = svc.scheduler
+        if sched is None:
+            return
+        hook = getattr(sched, "on_policy_applied", None)
+        if callable(hook):
+            hook(policy, version)
+            reloaded.append(True)
+        sched.sync_jobs(policy)
+
+    result = apply_bundle(request.get_data(cache=True), store=store, keys=keys, journal=engine.journal,
+                          baseline=engine.policy, actor=_caller_actor(), source="api", on_applied=applied)
+    body = result.to_dict()
+    if result.ok:
+        body["running_version"] = engine.policy.version
+        body["restart_required"] = not reloaded and engine.policy.version != result.version
+        if body["restart_required"]:
+            body["message"] += (" Gilt für Geräte und Inventar nach dem Neustart des Dienstes "
+                                "(systemctl restart notaus).")
+        _invalidate()
+    else:
+        body["error"] = result.code
+    return reply(body, result.http_status)
+
+
+@v1.get("/policy")
+@require(POLICY_PERMISSION)
+def get_policy() -> tuple[Response, int]:
+    """The policy in force: version, where it came from, and a summary without secrets."""
+    from policies.loader import PolicyError
+    from policies.update import current_policy
+
+    engine, store, keys = _policy_context()
+    applied = store.current()
+    try:
+        policy = current_policy(store, engine.policy) or engine.policy
+        problem = None
+    except PolicyError as exc:
+        policy, problem = engine.policy, str(exc)
+    return reply({
+        "version": policy.version,
+        "running_version": engine.policy.version,
+        "restart_required": policy.version != engine.policy.version,
+        "source": "applied" if applied is not None and problem is None else "installed",
+        "applied": applied.to_dict() if applied else None,
+        "rollback_to": [p.version for p in store.previous()],
+        "high_water": store.high_water(),
+        "pinned_keys": sorted(keys),
+        "problem": problem,
+        "summary": policy_summary(policy),
+        "policy": masked_policy(policy),
+    })
+
+
+def masked_policy(policy: Any) -> dict[str, Any]:
+    """The whole document as ``notaus policy show`` prints it: secrets and URL credentials masked."""
+    from policies.cli import _masked
+
+    doc: dict[str, Any] = _masked(policy.model_dump(mode="json"))
+    schedules = doc.get("schedules") or {}
+    if schedules.get("policy_url"):
+        schedules["policy_url"] = _mask_url(str(schedules["policy_url"]))
+    return doc
+
+
+def _mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def policy_summary(policy: Any) -> dict[str, Any]:
+    """What a provider checks at a glance after an update; never a password."""
+    provider, dpo = policy.contacts.it_provider, policy.contacts.data_protection_officer
+    return {
+        "practice": policy.practice,
+        "devices": [{"name": d.name, "driver": d.driver, "address": d.address} for d in policy.devices],
+        "hosts": len(policy.hosts),
+        "protected": sorted(h.name for h in policy.hosts if policy.is_protected(h)),
+        "profiles": sorted(policy.profiles),
+        "guardrails": policy.guardrails.model_dump(mode="json"),
+        "detection": {"isolate_score": policy.detection.isolate_score},
+        "agents": sorted(policy.agents),
+        "schedules": {"enforce_seconds": policy.schedules.enforce_seconds,
+                      "health_minutes": policy.schedules.health_minutes,
+                      "policy_pull": bool(policy.schedules.policy_url),
+                      "drill_cron": policy.schedules.drill_cron},
+        "contacts": {"it_provider": " ".join(x for x in (provider.name, provider.phone) if x),
+                     "data_protection_officer": " ".join(x for x in (getattr(dpo, "name", None),
+                                                                     getattr(dpo, "phone", None)) if x)},
+    }
 
 
 # ----------------------------------------------------------------------------------- operations

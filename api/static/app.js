@@ -95,6 +95,98 @@
     });
   }
 
+  // ------------------------------------------------------------------------------ service banners
+  // What the scheduler knows (device checks, enforcement, drill, reporting deadline), shown before
+  // an emergency on every page that has #service-banners.
+  var drillEnd = null;
+  function pick(o, base) { return (lang === "en" ? o[base + "_en"] : o[base + "_de"]) || o[base + "_de"] || ""; }
+  function fmtLeft(sec) {
+    sec = Math.max(0, Math.floor(sec));
+    var h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
+    var mm = (m < 10 ? "0" : "") + m, ss = (s < 10 ? "0" : "") + s;
+    return h > 0 ? h + ":" + mm + ":" + ss : mm + ":" + ss;
+  }
+  function tickDrill() {
+    var c = $("drill-countdown");
+    if (c && drillEnd !== null) { c.textContent = fmtLeft((drillEnd - Date.now()) / 1000); }
+  }
+  setInterval(tickDrill, 1000);
+  function renderService(svc) {
+    var box = $("service-banners");
+    if (!box || !svc) { return; }
+    box.textContent = "";
+    (svc.health && svc.health.warnings || []).forEach(function (w) {
+      var a = el("div", "alert health");
+      a.setAttribute("role", "alert");
+      a.dataset.device = w.device;
+      a.dataset.kind = w.kind;
+      a.appendChild(el("strong", "", pick(w, "title")));
+      a.appendChild(el("p", "", pick(w, "todo")));
+      a.appendChild(el("small", "", w.message));
+      box.appendChild(a);
+    });
+    if (svc.scheduler && svc.scheduler.present && !svc.scheduler.running) {
+      var d = el("div", "alert job");
+      d.id = "scheduler-down";
+      d.appendChild(el("strong", "", T.scheduler_down));
+      box.appendChild(d);
+    }
+    (svc.job_errors || []).forEach(function (j) {
+      var e = el("div", "alert job");
+      e.appendChild(el("strong", "", T.job_error + " (" + j.job + ")"));
+      e.appendChild(el("small", "", j.message));
+      box.appendChild(e);
+    });
+    if (svc.drill) {
+      var dr = el("div", "alert drill");
+      dr.id = "drill-banner";
+      dr.appendChild(el("strong", "", pick(svc.drill, "text")));
+      var p = el("p", "", T.drill_left + " ");
+      var c = el("span", "countdown");
+      c.id = "drill-countdown";
+      p.appendChild(c);
+      dr.appendChild(p);
+      box.appendChild(dr);
+      drillEnd = Date.now() + svc.drill.seconds_left * 1000;
+      tickDrill();
+    } else {
+      drillEnd = null;
+    }
+    if (svc.incident) {
+      var cd = svc.incident.countdown || {};
+      var inc = el("div", "alert incident" + (cd.overdue ? " overdue" : ""));
+      inc.id = "incident-banner";
+      inc.appendChild(el("strong", "", svc.incident.id + " – " + (svc.incident.title || "")));
+      var ip = el("p", "", pick(cd, "text") + " ");
+      var link = el("a", "", T.incident_open);
+      link.href = svc.incident.url + "?lang=" + lang;
+      ip.appendChild(link);
+      inc.appendChild(ip);
+      box.appendChild(inc);
+    }
+    if (svc.drifts && svc.drifts.length) {
+      var df = el("div", "alert drift");
+      df.id = "drift-banner";
+      df.appendChild(el("strong", "", T.drift_title));
+      var ul = el("ul");
+      svc.drifts.forEach(function (ev) {
+        var li = el("li", "drift-" + ev.reapplied, pick(ev, "text"));
+        ul.appendChild(li);
+      });
+      df.appendChild(ul);
+      box.appendChild(df);
+    }
+  }
+  function pollService(every) {
+    function load() {
+      api("GET", "/api/v1/status").then(function (r) {
+        if (r.status === 200) { renderService(r.data.service); }
+      }, function () { /* the page shows network errors when the staff act */ });
+    }
+    load();
+    setInterval(load, every);
+  }
+
   // ------------------------------------------------------------------------------ panic page
   function stepKey(s) { return s.device + "|" + s.action + "|" + (s.target || ""); }
   function stepLabel(s) {
@@ -118,6 +210,7 @@
   function panicPage() {
     var plans = {};
     var polling = null;
+    pollService(30000);
     $("panic-button").addEventListener("click", function () {
       show("start", false);
       show("confirm", true);
@@ -202,6 +295,8 @@
         if (r.status !== 200) { fail(r.data.detail || T.error_network); return; }
         show("error", false);
         var s = r.data;
+        renderService(s.service);
+        stage(s);
         var state = $("state");
         state.className = "banner " + s.state_code;
         state.textContent = T["state_" + s.state_code] || s.state;
@@ -224,11 +319,15 @@
         s.isolations.forEach(function (i) {
           var li = el("li", i.verified ? "ok" : "bad", i.host + (i.ip ? " (" + i.ip + ")" : "") +
             " · " + (i.source || "") + (i.reason ? " · " + i.reason : ""));
+          li.dataset.host = i.host;
           if (can.release) {
             var b = el("button", "plain small", T.release);
+            b.dataset.release = i.host;
             b.addEventListener("click", function () {
-              api("DELETE", "/api/v1/isolations/" + encodeURIComponent(i.host), { reason: "released in UI" },
-                newKey()).then(refresh);
+              var reason = needReason();
+              if (!reason) { return; }
+              b.disabled = true;
+              runOp("DELETE", "/api/v1/isolations/" + encodeURIComponent(i.host), { reason: reason }, b);
             });
             li.appendChild(b);
           }
@@ -253,23 +352,74 @@
         });
       }, function () { fail(T.error_network); });
     }
-    refresh();
-    setInterval(refresh, 3000);
-    loadChecklist();
+    // ---- restore (provider/admin): stage 1 internet, stage 2 PCs, isolated machines one by one
     var restore = $("restore");
+    function needReason() {
+      var input = $("restore-reason");
+      var reason = input ? input.value.trim() : "";
+      show("restore-reason-missing", !reason);
+      if (input) { input.classList.toggle("missing", !reason); }
+      if (!reason && input) { input.focus(); input.scrollIntoView({ block: "center" }); }
+      return reason;
+    }
+    function stage(s) {
+      if (!restore) { return; }
+      // stage 2 only after the internet is back (or was never cut, e.g. "keep the phones")
+      var wanDown = (s.devices || []).some(function (d) { return d.wan === "down"; });
+      $("restore-hosts").disabled = wanDown;
+      show("restore-hosts-wait", wanDown);
+    }
+    function actionLabel(d) {
+      var what = T["act_" + d.action] || d.action;
+      var target = d.host || d.target;
+      return d.device + ": " + what + (target && d.action !== "restore_wan" && d.action !== "wlan_on" ?
+        " " + target : "");
+    }
+    function runOp(method, path, body, button) {
+      var banner = $("restore-banner");
+      var list = $("restore-results");
+      if (banner) { banner.className = "banner unknown"; banner.textContent = T.restore_running; banner.hidden = false; }
+      if (list) { list.textContent = ""; }
+      return api(method, path, body, newKey()).then(function (r) {
+        if (button) { button.disabled = false; }
+        var d = r.data || {};
+        var outcome = d.outcome || (r.status === 409 ? "refused" : "failed");
+        if (banner) {
+          banner.className = "banner " + outcome;
+          banner.dataset.outcome = outcome;
+          var text = T["restore_" + outcome] || outcome;
+          if (outcome === "done" && !(d.devices || []).length) { text = T.restore_nothing; }
+          if (outcome === "refused") { text += ": " + (d.detail || d.message || ""); }
+          banner.textContent = text;
+        }
+        (d.devices || []).forEach(function (dev) {
+          var li = el("li", "step " + dev.outcome);
+          li.appendChild(el("span", "name", actionLabel(dev)));
+          li.appendChild(el("span", "state", T["dev_" + dev.outcome] || dev.outcome));
+          if (dev.outcome !== "done" && dev.message) { li.title = dev.message; }
+          if (list) { list.appendChild(li); }
+        });
+        refresh();
+      }, function () { if (button) { button.disabled = false; } fail(T.error_network); });
+    }
     if (restore) {
       var buttons = restore.querySelectorAll("button[data-stage]");
       for (var i = 0; i < buttons.length; i++) {
         buttons[i].addEventListener("click", function (ev) {
-          var reason = $("restore-reason").value.trim();
-          if (!reason) { $("restore-reason").focus(); return; }
-          api("POST", "/api/v1/restore", { reason: reason, stage: ev.target.dataset.stage }, newKey()).then(function (r) {
-            $("restore-result").textContent = (r.data.outcome || r.data.error || "") + " " + (r.data.message || r.data.detail || "");
-            refresh();
-          });
+          var button = ev.currentTarget;
+          var reason = needReason();
+          if (!reason) { return; }
+          button.disabled = true;
+          runOp("POST", "/api/v1/restore", { reason: reason, stage: button.dataset.stage }, button);
         });
       }
+      $("restore-reason").addEventListener("input", function () {
+        if (this.value.trim()) { show("restore-reason-missing", false); this.classList.remove("missing"); }
+      });
     }
+    refresh();
+    setInterval(refresh, 3000);
+    loadChecklist();
   }
 
   var page = document.body.dataset.page;

@@ -16,6 +16,7 @@ from flask import Flask
 
 from api.app import create_app
 from api.auth import PERMISSIONS
+from api.openapi import POLICY_PERMISSION
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
 
@@ -37,6 +38,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("POST", "/api/v1/approvals/nonexistent", {"decision": "reject"}, "approve"),
     ("POST", "/api/v1/checklist/calm", {"done": True}, "checklist"),
     ("POST", "/api/v1/kiosk/enrollments", {}, "kiosk"),
+    ("GET", "/api/v1/policy", None, POLICY_PERMISSION),
+    ("PUT", "/api/v1/policy", {}, POLICY_PERMISSION),         # not a bundle: 400 once past the door
     ("GET", "/metrics", None, "metrics"),
 ]
 PUBLIC = [("GET", "/healthz"), ("GET", "/api/v1/openapi.json")]
@@ -107,3 +110,4 @@ def test_public_endpoints_need_no_token(matrix_app: tuple[Flask, dict[str, str]]
 def test_agent_role_may_only_isolate() -> None:
     assert {p for p, roles in PERMISSIONS.items() if "agent" in roles} == {"isolate"}
     assert PERMISSIONS["restore"] == {"provider", "admin"}
+    assert PERMISSIONS[POLICY_PERMISSION] == {"provider", "admin"}
