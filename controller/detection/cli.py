@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from controller.detection.analyzer import Analyzer, Detection
 from controller.detection.pcapio import CaptureError
@@ -29,22 +31,29 @@ def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("sniff", help="live mitschneiden und Beaconing melden (Strg-C beendet)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--interface", "-i", help="Netzwerkschnittstelle (z. B. eth0 am Spiegel-Port)")
-    src.add_argument("--fritzbox", metavar="URL", help="Mitschnitt direkt von der FRITZ!Box, z. B. http://fritz.box")
-    p.add_argument("--fritz-user", default="", help="FRITZ!Box-Benutzer (Kennwort in $NOTAUS_FRITZ_PASSWORD)")
+    src.add_argument("--fritzbox", metavar="URL", nargs="?", const="",
+                     help="Mitschnitt direkt von der FRITZ!Box, z. B. http://fritz.box (ohne URL: Adresse, "
+                          "Benutzer und Kennwort der FRITZ!Box aus der Richtlinie)")
+    p.add_argument("--fritz-user", default="", help="FRITZ!Box-Benutzer (sonst aus der Richtlinie; Kennwort aus "
+                                                    "der Richtlinie oder $NOTAUS_FRITZ_PASSWORD)")
     p.add_argument("--fritz-iface", default="1-lan", help="FRITZ!Box-Schnittstelle (Standard 1-lan)")
     p.add_argument("--filter", default="tcp or udp", help="BPF-Filter für den Kernel")
     p.add_argument("--min-score", type=float, default=0.7, help="Funde ab diesem Score ausgeben")
     p.add_argument("--seconds", type=float, default=None, help="nach so vielen Sekunden beenden")
+    p.add_argument("--progress-seconds", type=float, default=10.0,
+                   help="Fortschrittszeile alle N Sekunden, wenn die Ausgabe kein Terminal ist (Protokoll)")
     p.set_defaults(func=cmd_sniff)
 
 
 def _policy(args: argparse.Namespace) -> tuple[Policy | None, Path | None]:
+    """The policy in force (the last signed update applied, else the config file) and its directory."""
     path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
     if not path:
         return None, None
-    from policies.loader import load_policy
+    from controller.cli import effective_policy
 
-    return load_policy(path), Path(path).resolve().parent
+    policy: Policy = effective_policy(Path(path))
+    return policy, Path(path).resolve().parent
 
 
 def _table(dets: list[Detection]) -> str:
@@ -96,31 +105,104 @@ def _error(args: argparse.Namespace, msg: str) -> None:
         print(f"notaus: {msg}", file=sys.stderr)
 
 
-def cmd_sniff(args: argparse.Namespace) -> int:
-    from controller.detection.response import HostRing, Responder
+class _SniffStats:
+    """What the live run did, for the progress and closing lines."""
 
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.findings = 0
+        self.decisions: dict[str, int] = {}
+
+
+def fritz_source(args: argparse.Namespace, policy: Policy | None,
+                 base: Path | None) -> tuple[str, str, str]:
+    """URL, user and password for ``--fritzbox``.
+
+    The policy's FRITZ!Box device (matched by address, or the only one) supplies address, user and
+    password (``password`` / ``password_file`` / ``password_env`` via ``Device.resolve_password``), so
+    the secret is kept in one place. ``--fritz-user`` and ``$NOTAUS_FRITZ_PASSWORD`` override it.
+    Raises ValueError with a hint when no address or password source is known.
+    """
+    url = str(args.fritzbox or "")
+    device = None
+    if policy is not None:
+        boxes = [d for d in policy.devices if d.driver == "fritzbox"]
+        host = urlparse(url).hostname if url else None
+        device = next((d for d in boxes if host is not None and d.address == host), None)
+        if device is None and len(boxes) == 1:
+            device = boxes[0]
+    if not url:
+        if device is None:
+            raise ValueError("Adresse der FRITZ!Box fehlt: --fritzbox http://192.168.178.1 angeben "
+                             "oder die FRITZ!Box als Gerät in der Richtlinie eintragen.")
+        url = f"http://{device.address}"
+    user = args.fritz_user or (device.user if device is not None else "")
+    password = os.environ.get("NOTAUS_FRITZ_PASSWORD")
+    if password is None:
+        password = device.resolve_password(base) if device is not None else ""
+    return url, user, password
+
+
+def cmd_sniff(args: argparse.Namespace) -> int:
+    """Live capture -> streaming scores -> Responder (journal, policy bands, engine isolate).
+
+    Ends after ``--seconds``, on Ctrl-C or on SIGTERM (systemd stop, ``kill PID``) with a summary;
+    findings are printed as they cross ``--min-score`` (JSON lines with ``--json``).
+    """
     try:
         policy, base = _policy(args)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - loader reports file/line problems
         print(f"notaus: Richtlinie nicht lesbar: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    iface = args.interface or (policy.detection.interface if policy else None)
-    if not iface and not args.fritzbox:
+    use_fritz = args.fritzbox is not None
+    iface = args.interface or (policy.detection.interface if policy and not use_fritz else None)
+    if not iface and not use_fritz:
         _error(args, "Bitte --interface (z. B. eth0) oder --fritzbox URL angeben.")
         return EXIT_ERROR
+    fritz_login: tuple[str, str, str] | None = None
+    if use_fritz:
+        try:
+            fritz_login = fritz_source(args, policy, base)
+        except ValueError as exc:
+            _error(args, str(exc))
+            return EXIT_ERROR
     analyzer = Analyzer(policy, streaming=True)
-    responder: Responder | None = None
-    ring: HostRing | None = None
+    engine: Any = None
+    responder: Any = None
+    ring: Any = None
     if policy is not None:
-        from controller.engine import Engine
+        engine, responder, ring = _responder(policy, base, analyzer)
+    try:
+        return _sniff(args, analyzer, responder, ring, iface, fritz_login)
+    finally:
+        if engine is not None:
+            engine.close()
 
-        engine = Engine.from_policy(policy, base_dir=base)
-        ring = HostRing()
-        evidence_dir = Path(policy.controller.state_dir)
-        if base is not None and not evidence_dir.is_absolute():
-            evidence_dir = base / evidence_dir
-        responder = Responder(policy, engine.journal, engine, table=analyzer.table, ring=ring,
-                              evidence_dir=evidence_dir / "evidence")
+
+def _responder(policy: Policy, base: Path | None, analyzer: Analyzer) -> tuple[Any, Any, Any]:
+    """Engine (with its guards) + Responder with evidence ring and follow-up sensitivity."""
+    from controller.detection.response import HostRing, Responder
+    from controller.engine import Engine
+    from controller.incident import IncidentManager
+
+    engine = Engine.from_policy(policy, base_dir=base)
+    ring = HostRing()
+    evidence_dir = Path(policy.controller.state_dir)
+    if base is not None and not evidence_dir.is_absolute():
+        evidence_dir = base / evidence_dir
+    followup = None
+    try:
+        followup = IncidentManager.for_engine(engine).followup_until
+    except Exception as exc:  # noqa: BLE001 - detection runs on without follow-up sensitivity
+        print(f"notaus: Vorfallsdaten nicht lesbar ({exc}); erhöhte Wachsamkeit nach Vorfällen aus.",
+              file=sys.stderr)
+    responder = Responder(policy, engine.journal, engine, table=analyzer.table, ring=ring,
+                          evidence_dir=evidence_dir / "evidence", followup_until=followup)
+    return engine, responder, ring
+
+
+def _sniff(args: argparse.Namespace, analyzer: Analyzer, responder: Any, ring: Any, iface: str | None,
+           fritz_login: tuple[str, str, str] | None) -> int:
     feed = analyzer.feed
     if ring is not None:
         ring_feed = ring.feed
@@ -133,18 +215,20 @@ def cmd_sniff(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     errors: list[str] = []
-    stopper: Any
-    if args.fritzbox:
+    cap: Any = None
+    if fritz_login is not None:
         from controller.detection import fritz
+
+        url, user, password = fritz_login
+        where = f"FRITZ!Box {url} ({args.fritz_iface})"
 
         def reader() -> None:
             try:
-                sid = fritz.login(args.fritzbox, args.fritz_user, os.environ.get("NOTAUS_FRITZ_PASSWORD", ""))
-                fritz.capture(args.fritzbox, sid, sink, iface=args.fritz_iface, stop=stop)
+                sid = fritz.login(url, user, password)
+                fritz.capture(url, sid, sink, iface=args.fritz_iface, stop=stop)
             except fritz.FritzCaptureError as exc:
                 errors.append(str(exc))
             stop.set()
-        stopper = stop
     else:
         from controller.detection.capture import CaptureSetupError, LiveCapture
 
@@ -153,48 +237,88 @@ def cmd_sniff(args: argparse.Namespace) -> int:
         except CaptureSetupError as exc:
             _error(args, str(exc))
             return EXIT_ERROR
+        where = f"{iface} (Filter {args.filter!r})"
 
         def reader() -> None:
             cap.run(sink)
             stop.set()
-        stopper = cap
-    thread = threading.Thread(target=reader, daemon=True)
+
+    stats = _SniffStats()
+    previous = _stop_on_sigterm(stop)
+    thread = threading.Thread(target=reader, name="notaus-capture", daemon=True)
     thread.start()
+    tty = sys.stderr.isatty()
+    print(f"Mitschnitt läuft auf {where} - beenden mit Strg-C.", file=sys.stderr, flush=True)
     seen: dict[tuple[str, str, int, str, str], float] = {}
     deadline = time.monotonic() + args.seconds if args.seconds else None
+    last_line = time.monotonic()
     try:
         while not stop.wait(1.0):
-            _emit(args, analyzer, responder, seen)
-            t = analyzer.table
-            sys.stderr.write(f"\r{t.packets:,} Pakete, {len(t.pairs):,} Paare, {t.malformed} fehlerhaft ")
-            sys.stderr.flush()
+            _emit(args, analyzer, responder, seen, stats)
+            if tty or time.monotonic() - last_line >= args.progress_seconds:
+                last_line = time.monotonic()
+                _progress(analyzer, stats, tty)
             if deadline is not None and time.monotonic() >= deadline:
                 break
     except KeyboardInterrupt:
         pass
     finally:
-        stopper.stop() if hasattr(stopper, "stop") else stopper.set()
         stop.set()
+        if cap is not None:
+            cap.stop()
         thread.join(timeout=5)
-        if not args.fritzbox:
+        if cap is not None:
             cap.close()
-    _emit(args, analyzer, responder, seen)
-    sys.stderr.write("\n")
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    _emit(args, analyzer, responder, seen, stats)
+    t = analyzer.table
+    drops = f", {cap.stats.kernel_drops:,} im Kernel verworfen" if cap is not None else ""
+    decided = ", ".join(f"{n}x {d}" for d, n in sorted(stats.decisions.items())) or "keine"
+    print(("\n" if tty else "") + f"Mitschnitt beendet nach {time.monotonic() - stats.started:.0f} s: "
+          f"{t.packets:,} Pakete{drops}, {len(t.pairs):,} Paare, {t.malformed:,} fehlerhaft, "
+          f"{stats.findings} Funde, Entscheidungen: {decided}.", file=sys.stderr, flush=True)
     if errors:
         _error(args, errors[0])
         return EXIT_ERROR
     return EXIT_OK
 
 
+def _stop_on_sigterm(stop: threading.Event) -> Any:
+    """SIGTERM ends the loop like Ctrl-C (summary, evidence written, engine closed); returns the old handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda _sig, _frame: stop.set())
+
+
+def _progress(analyzer: Analyzer, stats: _SniffStats, tty: bool) -> None:
+    t = analyzer.table
+    line = (f"{time.monotonic() - stats.started:5.0f} s: {t.packets:,} Pakete, {len(t.pairs):,} Paare, "
+            f"{t.malformed} fehlerhaft, {stats.findings} Funde")
+    sys.stderr.write(f"\r{line} " if tty else line + "\n")
+    sys.stderr.flush()
+
+
 def _emit(args: argparse.Namespace, analyzer: Analyzer, responder: Any,
-          seen: dict[tuple[str, str, int, str, str], float]) -> None:
+          seen: dict[tuple[str, str, int, str, str], float], stats: _SniffStats | None = None) -> None:
     for det in analyzer.poll():
-        decision = responder.handle(det) if responder is not None else None
+        decision = None
+        if responder is not None:
+            try:
+                decision = responder.handle(det)
+            except Exception as exc:  # noqa: BLE001 - one failed reaction must not end the watch
+                print(f"notaus: Reaktion auf Fund {det.src} -> {det.dst} fehlgeschlagen: {exc}. "
+                      f"Journal prüfen und den Rechner notfalls von Hand trennen.", file=sys.stderr, flush=True)
+        if decision and stats is not None:
+            stats.decisions[decision] = stats.decisions.get(decision, 0) + 1
         if det.score < args.min_score or seen.get(det.key, -1.0) >= det.score - 0.05:
             continue
         seen[det.key] = det.score
+        if stats is not None:
+            stats.findings += 1
         if args.json:
             print(json.dumps({**det.to_dict(), "decision": decision}, ensure_ascii=False), flush=True)
         else:
-            sys.stderr.write("\n")
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")
             print(_table([det]).splitlines()[1] + (f"  -> {decision}" if decision else ""), flush=True)

@@ -82,13 +82,23 @@ def ip_text(raw: bytes) -> str:
 
 _PRIVATE_CACHE: dict[bytes, bool] = {}
 
+#: Address ranges that can be on the practice side of the router (or never leave it). Deliberately
+#: not ``not ip.is_global``: that also counts the documentation and benchmarking ranges
+#: (192.0.2/24, 198.51.100/24, 203.0.113/24, 198.18/15) as "internal", which no LAN uses and which a
+#: test network uses *as* its internet - traffic there must count as sent out.
+_LAN_NETS = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "224.0.0.0/4", "0.0.0.0/8", "255.255.255.255/32",
+    "::/128", "::1/128", "fc00::/7", "fe80::/10", "ff00::/8"))
+
 
 def is_internal(raw: bytes) -> bool:
-    """True for private, loopback, link-local, multicast and other non-internet addresses."""
+    """True for addresses of the practice side: private (RFC 1918, CGNAT, ULA), loopback, link-local,
+    multicast, unspecified/broadcast. Everything else counts as internet."""
     hit = _PRIVATE_CACHE.get(raw)
     if hit is None:
         ip = ipaddress.ip_address(raw)
-        hit = not ip.is_global
+        hit = any(ip in net for net in _LAN_NETS if net.version == ip.version)
         if len(_PRIVATE_CACHE) > 100_000:
             _PRIVATE_CACHE.clear()
         _PRIVATE_CACHE[raw] = hit
@@ -380,7 +390,7 @@ class FlowTable:
                          len(self.pairs), self.first_ts, self.last_ts or None)
 
     def bytes_out_by_dst(self, src: bytes) -> list[dict[str, object]]:
-        """What host ``src`` sent to internet (globally routed) destinations: [{dst, name, bytes}]."""
+        """What host ``src`` sent to internet destinations (not :func:`is_internal`): [{dst, name, bytes}]."""
         out: dict[bytes, dict[str, object]] = {}
         for pair in list(self.pairs.values()):
             if pair.src == src and not is_internal(pair.dst):

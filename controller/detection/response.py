@@ -5,6 +5,12 @@ band; the decision (``detection.decision``: alert / ask / isolate) follows the p
 isolate goes through the engine so its guards (protected roles, rate limits) still apply. The
 evidence a forensic examiner needs is secured at that moment: a pcap of the suspect host's
 recent traffic from a bounded per-host ring, its SHA-256, and what the host sent to the internet.
+
+Follow-up sensitivity (guide 3.5.6): after an incident, attackers often come back through a second
+foothold. While an incident's follow-up period runs (``IncidentManager.followup_until()``), both
+thresholds drop by :data:`FOLLOWUP_DELTA` (0.1), but never below :data:`FOLLOWUP_FLOOR` (0.5) - a
+policy that already sets a threshold under the floor keeps it. The journal entry of each finding
+records the thresholds that applied and whether follow-up was active, so a decision stays explainable.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import mmap
 import re
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -105,6 +113,28 @@ class HostRing:
 
 _BANDS = {"alert": 1, "isolate": 2}
 
+#: how much lower both thresholds are while an incident's follow-up period is active
+FOLLOWUP_DELTA = 0.1
+#: ... but never lower than this (a policy threshold already below it is kept as it is)
+FOLLOWUP_FLOOR = 0.5
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The score bands in force right now."""
+
+    alert: float
+    isolate: float
+    followup: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"alert": self.alert, "isolate": self.isolate, "followup": self.followup}
+
+
+def lowered(threshold: float) -> float:
+    """``threshold`` during follow-up: minus FOLLOWUP_DELTA, floored at FOLLOWUP_FLOOR, never raised."""
+    return min(threshold, max(FOLLOWUP_FLOOR, round(threshold - FOLLOWUP_DELTA, 6)))
+
 
 @dataclass
 class Responder:
@@ -117,25 +147,54 @@ class Responder:
     ring: HostRing | None = None
     evidence_dir: Path | None = None
     actor: str = "detection"
+    #: e.g. ``IncidentManager.for_engine(engine).followup_until``; None = no follow-up sensitivity
+    followup_until: Callable[[], datetime | None] | None = None
+    #: how long one answer of ``followup_until`` is reused (it reads the incident database)
+    followup_check_s: float = 30.0
     decided: dict[tuple[str, str, int, str, str], str] = field(default_factory=dict)
     isolated: set[str] = field(default_factory=set)
     pending_asks: list[dict[str, Any]] = field(default_factory=list)
+    _followup_cache: tuple[float, bool] | None = field(default=None, init=False, repr=False)
 
     def set_policy(self, policy: Policy) -> None:
         """Swap thresholds/response at run time (allowlists live in the Analyzer)."""
         self.policy = policy
 
+    def followup_active(self) -> bool:
+        """Is an incident's follow-up period running? (cached for ``followup_check_s``)"""
+        if self.followup_until is None:
+            return False
+        now = time.monotonic()
+        cached = self._followup_cache
+        if cached is not None and now - cached[0] < self.followup_check_s:
+            return cached[1]
+        try:
+            active = self.followup_until() is not None
+        except Exception:  # noqa: BLE001 - a broken incident DB must not stop detection; normal bands apply
+            active = False
+        self._followup_cache = (now, active)
+        return active
+
+    def thresholds(self) -> Thresholds:
+        """Alert/isolate thresholds in force now (lowered during follow-up, see module docstring)."""
+        cfg = self.policy.detection
+        if self.followup_active():
+            return Thresholds(lowered(cfg.alert_score), lowered(cfg.isolate_score), followup=True)
+        return Thresholds(cfg.alert_score, cfg.isolate_score)
+
     def handle(self, det: Detection) -> str | None:
         """Journal and act on one finding; returns the decision taken now, or None (below/already)."""
         cfg = self.policy.detection
-        if det.score < cfg.alert_score:
+        bands = self.thresholds()
+        if det.score < bands.alert:
             return None
-        band = "isolate" if det.score >= cfg.isolate_score else "alert"
+        band = "isolate" if det.score >= bands.isolate else "alert"
         prev = self.decided.get(det.key)
         if prev is not None and _BANDS[prev] >= _BANDS[band]:
             return None
         self.decided[det.key] = band
-        self.journal.append("detection", {**det.to_dict(), "band": band}, self.actor)
+        self.journal.append("detection", {**det.to_dict(), "band": band, "thresholds": bands.to_dict()},
+                            self.actor)
         if det.allowed:
             return "allowed"
         decision = cfg.response if band == "isolate" else "alert"
@@ -143,7 +202,7 @@ class Responder:
         self.journal.append("detection.decision", {
             "decision": decision, "src": det.src, "dst": det.dst, "dst_port": det.dst_port,
             "proto": det.proto, "name": det.name, "score": round(det.score, 3), "kind": det.kind,
-            "evidence": evidence}, self.actor)
+            "followup": bands.followup, "evidence": evidence}, self.actor)
         if decision == "ask":
             self.pending_asks.append({"src": det.src, "detection": det.to_dict(), "evidence": evidence})
         elif decision == "isolate":

@@ -98,6 +98,7 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
     early = 0
     missed = 0
     per_sleep: list[float] = []
+    single: list[float] = []
     for g in gaps:
         x = g / period
         k = round(x)
@@ -106,8 +107,14 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
             continue
         missed += k - 1
         per_sleep.append(g / k)
+        if k == 1:
+            single.append(g)
     if not per_sleep:
         return TimingResult(0.0, period, len(events), missed, merged, early, 1.0)
+    # Folded gaps (g / k) always land within 0.75..1.25 periods, whatever the traffic: measuring the
+    # spread on them would make memoryless traffic look regular. Use the unfolded gaps when there are enough.
+    if len(single) >= 3:
+        per_sleep = single
     per_sleep.sort()
     hi = _quantile(per_sleep, 0.9)
     lo = _quantile(per_sleep, 0.1)
