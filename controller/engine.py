@@ -314,11 +314,13 @@ class Engine:
             if prof.wlan_off:
                 plan.steps.append(Step(name, "wlan_off"))
             if prof.block_clients:
+                if not drv.supports("block_host"):
+                    raise ValueError(f"profile {profile!r} is not possible here: {name} cannot block single "
+                                     "machines; use the profile 'full'")
                 for host, ip in self._clients_to_block(name, prof.keep_roles):
                     plan.steps.append(Step(name, "block_host", ip, host=host))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
-            del drv
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
         return plan
 
@@ -562,8 +564,11 @@ class Engine:
         if method in ("auto", "router"):
             if host.ip:
                 for name, drv in self.routers().items():
-                    steps.append(Step(name, "block_host", host.ip, host=host.name))
-                    del drv
+                    if drv.supports("block_host"):
+                        steps.append(Step(name, "block_host", host.ip, host=host.name))
+                    else:
+                        notes.append(f"{name}: this router cannot block a single machine – "
+                                     "only a managed switch (or pulling the cable) can isolate it")
             else:
                 notes.append("no IP address known: cannot block at the router")
         return steps, notes

@@ -179,3 +179,27 @@ def test_state_survives_restart_and_is_reasserted(fritz_sim: Tr064Simulator, tmp
     assert any(d["what"] == "wan" for d in drifts)
     assert second.status()["contained"] is True
     assert Journal(tmp_path / "state" / "journal.sqlite").verify().ok
+
+
+def test_speedport_cuts_but_cannot_block_one_host(tmp_path: Path) -> None:
+    """A router that cannot block single machines says so; nothing is silently skipped."""
+    from drivers.sim.speedport import SpeedportSimulator
+    from policies.loader import load_policy_text
+
+    with SpeedportSimulator(password="geheim") as sim:
+        policy = load_policy_text(f"""
+controller: {{state_dir: {tmp_path}/state, verify_timeout: 3}}
+devices: [{{name: speedport, driver: speedport, address: 127.0.0.1, port: {sim.port}, password: geheim}}]
+hosts: [{{name: pc, ip: 192.168.2.20, mac: "aa:bb:cc:dd:ee:20", role: workstation}}]
+""")
+        engine = Engine.from_policy(policy)
+        try:
+            refused = engine.isolate("pc", actor="test")
+            assert refused.outcome == "refused" and "cannot block a single machine" in refused.message
+            keep = engine.panic("keep-phones", actor="test")
+            assert keep.outcome == "refused" and "full" in keep.message
+            full = engine.panic("full", actor="test")
+            assert full.outcome == "done", full.to_dict()
+            assert engine.status()["devices"][0]["wan"] == "down"
+        finally:
+            engine.close()
