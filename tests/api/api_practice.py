@@ -26,7 +26,7 @@ SIM_HOSTS = [
 ]
 
 
-def practice_policy(sim_port: int, state_dir: Path, **guardrails: Any) -> Policy:
+def practice_policy(sim_port: int, state_dir: Path, *, password: str = "notaus", **guardrails: Any) -> Policy:
     hosts: list[dict[str, Any]] = [
         {"name": "empfang-pc", "ip": "192.168.178.20", "mac": "aa:bb:cc:dd:ee:01"},
         {"name": "sprechzimmer-1", "ip": "192.168.178.21", "mac": "aa:bb:cc:dd:ee:02"},
@@ -40,7 +40,7 @@ def practice_policy(sim_port: int, state_dir: Path, **guardrails: Any) -> Policy
         "controller": {"state_dir": str(state_dir), "ip": "192.168.178.2", "verify_timeout": 5,
                        "parallel_timeout": 15, "retries": 1},
         "devices": [{"name": "fritzbox", "driver": "fritzbox", "address": "127.0.0.1", "port": sim_port,
-                     "user": "notaus", "password": "notaus", "timeout": 5}],
+                     "user": "notaus", "password": password, "timeout": 5}],
         "hosts": hosts,
         "guardrails": {"max_auto_isolations": 2, "window_minutes": 60, "auto_release_minutes": 30,
                        **guardrails},

@@ -19,6 +19,7 @@ from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
 
 from .api_practice import ROLES, SIM_HOSTS, practice_policy
+from .browser_kit import launched_browser
 
 
 @pytest.fixture
@@ -64,3 +65,10 @@ def client(app: Flask) -> FlaskClient:
 def auth(tokens: dict[str, str]) -> Any:
     """``auth("staff")`` -> the Authorization header of that role's token."""
     return lambda role: {"Authorization": f"Bearer {tokens[role]}"}
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    with launched_browser() as b:
+        yield b

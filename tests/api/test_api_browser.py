@@ -7,44 +7,23 @@ devices, see "Getrennt – geprüft" and tick the checklist. Once on a desktop v
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from api.serve import start_server
 from drivers.sim.tr64 import Tr064Simulator
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "api"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from .browser_kit import ARTIFACTS, needs_chromium, served
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed")
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def base_url(app: Flask, engine: Any) -> Iterator[str]:
-    server, thread = start_server(engine, "127.0.0.1:0", app=app)
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with served(app, engine) as url:
+        yield url
 
 
 @pytest.mark.parametrize(("label", "viewport"), [("desktop", {"width": 1280, "height": 900}),
