@@ -378,7 +378,12 @@
     function runOp(method, path, body, button) {
       var banner = $("restore-banner");
       var list = $("restore-results");
-      if (banner) { banner.className = "banner unknown"; banner.textContent = T.restore_running; banner.hidden = false; }
+      if (banner) {
+        banner.className = "banner unknown";
+        delete banner.dataset.outcome;
+        banner.textContent = T.restore_running;
+        banner.hidden = false;
+      }
       if (list) { list.textContent = ""; }
       return api(method, path, body, newKey()).then(function (r) {
         if (button) { button.disabled = false; }
