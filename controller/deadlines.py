@@ -12,12 +12,12 @@ Stored in its own table of the state database, so it survives restarts with ever
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from controller.sqlite import SqliteStore
 
 REPORT_HOURS = 72
 
@@ -64,18 +64,9 @@ class Deadline:
                 "acknowledged_by": self.acknowledged_by, "reminders_sent": self.reminders_sent}
 
 
-class DeadlineStore:
+class DeadlineStore(SqliteStore):
     def __init__(self, db_path: str | Path) -> None:
-        self.path = Path(db_path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(db_path, _SCHEMA)
 
     def _rows(self, where: str = "", args: tuple[Any, ...] = ()) -> list[Deadline]:
         with self._lock:

@@ -18,10 +18,7 @@ import hashlib
 import json
 import logging
 import re
-import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +26,7 @@ from typing import Any
 
 from controller.checklists import ITEMS
 from controller.journal import Entry, Journal
+from controller.sqlite import SqliteStore
 
 #: journal kinds that belong to an incident's story even if another process wrote them
 TRIGGER_KINDS = ("panic.result", "isolate.result", "detection.decision")
@@ -118,36 +116,12 @@ def followup_active_until(incident: Incident, followup_days: int, now: datetime 
     return parse_time(incident.closed_at) + timedelta(days=followup_days)
 
 
-class IncidentStore:
+class IncidentStore(SqliteStore):
     """The few facts the journal cannot hold, in ``<state_dir>/incidents.sqlite``."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA)
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
 
 
 _COLUMNS = ("id, seq_start, seq_end, opened_at, knowledge_at, trigger, trigger_seq, status, title, "

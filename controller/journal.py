@@ -15,13 +15,14 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from controller.sqlite import connect
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,7 @@ class Journal:
         self.anchor_path = self.path.with_suffix(self.path.suffix + ".head")
         self._lock = threading.Lock()
         self._listeners: list[Callable[[Entry], None]] = []
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db = connect(self.path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from controller.sqlite import SqliteStore
 
 EMPTY: dict[str, Any] = {
     # profile name while a panic is in force, else None
@@ -26,21 +26,11 @@ EMPTY: dict[str, Any] = {
 }
 
 
-class StateStore:
+class StateStore(SqliteStore):
     """A single JSON document in SQLite, changed under a lock and an immediate transaction."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
 
     def _read(self, key: str) -> dict[str, Any] | None:
         row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
@@ -58,21 +48,12 @@ class StateStore:
     @contextmanager
     def change(self) -> Iterator[dict[str, Any]]:
         """``with store.change() as desired: desired[...] = ...`` — committed durably on exit."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                current = copy.deepcopy(EMPTY)
-                current.update(self._read("desired") or {})
-                yield current
-                self._db.execute(
-                    "INSERT INTO kv(key, value) VALUES ('desired', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (json.dumps(current, sort_keys=True),),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self.tx() as db:
+            current = copy.deepcopy(EMPTY)
+            current.update(self._read("desired") or {})
+            yield current
+            db.execute("INSERT INTO kv(key, value) VALUES ('desired', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (json.dumps(current, sort_keys=True),))
 
     def update(self, fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         with self.change() as desired:
