@@ -121,7 +121,7 @@ def fritz_source(args: argparse.Namespace, policy: Policy | None,
     The policy's FRITZ!Box device (matched by address, or the only one) supplies address, user and
     password (``password`` / ``password_file`` / ``password_env`` via ``Device.resolve_password``), so
     the secret is kept in one place. ``--fritz-user`` and ``$NOTAUS_FRITZ_PASSWORD`` override it.
-    Raises ValueError with a hint when no address or password source is known.
+    Raises ValueError with a hint when no address is known or the policy's password source is unreadable.
     """
     url = str(args.fritzbox or "")
     device = None
