@@ -1,0 +1,116 @@
+"""Reading the devices back and comparing with the desired state.
+
+``observe`` asks every device in parallel (bounded) what it reports; ``find_gaps`` lists every desired
+fact the devices do not confirm, each with the step that would re-apply it. Status and enforcement
+are both built on these two, so "contained" and "drift" can never disagree.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any
+
+from controller.results import Step
+from drivers.base import DriverError, NotSupported, RouterDriver, SwitchDriver
+
+if TYPE_CHECKING:
+    from controller.engine import Engine
+
+
+def observe(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Read every device in parallel, bounded; what cannot be read is 'unknown', never guessed."""
+    desired = engine.state.desired()
+    blocked_ips = sorted(desired["router_blocks"])
+
+    def observe_router(name: str, drv: RouterDriver) -> dict[str, Any]:
+        obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
+                               "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": []}
+        try:
+            wan = engine._call(name, drv.wan_status)
+            obs["wan"] = wan if wan in ("up", "down") else "unknown"
+            obs["wan_detail"] = wan
+        except NotSupported:
+            pass
+        except DriverError as exc:
+            obs.update(reachable=False, error=str(exc))
+            return obs
+        try:
+            nets = engine._call(name, drv.wlan_status)
+            obs["wlan"] = "on" if any(n.enabled for n in nets) else "off"
+        except DriverError:
+            pass
+        if drv.supports("block_host"):
+            for ip in blocked_ips:
+                try:
+                    if engine._call(name, functools.partial(drv.host_blocked, ip)):
+                        obs["blocked_hosts"].append(ip)
+                except DriverError:
+                    obs.setdefault("unreadable_hosts", []).append(ip)
+        return obs
+
+    def observe_switch(name: str, drv: SwitchDriver) -> dict[str, Any]:
+        obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
+                               "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+                               "port_vlans": {}}
+        try:
+            for p in engine._call(name, drv.ports):
+                if not p.admin_up:
+                    obs["ports_down"].append(p.name)
+                obs["port_vlans"][p.name] = p.vlan
+        except DriverError as exc:
+            obs.update(reachable=False, error=str(exc))
+        return obs
+
+    futures = {}
+    for name, drv in engine.drivers.items():
+        if isinstance(drv, RouterDriver):
+            futures[name] = engine._executor.submit(observe_router, name, drv)
+        elif isinstance(drv, SwitchDriver):
+            futures[name] = engine._executor.submit(observe_switch, name, drv)
+    out: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + engine.settings.parallel_timeout
+    for name, fut in futures.items():
+        try:
+            out[name] = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            out[name] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": False,
+                         "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+                         "error": f"no answer within {engine.settings.parallel_timeout:.0f} s"}
+    return out
+
+def find_gaps(desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every desired fact the devices do not confirm, with what would re-apply it."""
+    gaps: list[dict[str, Any]] = []
+    for router in desired["wan_cut"]:
+        obs = observed.get(router, {})
+        if obs.get("wan") != "down":
+            gaps.append({"device": router, "what": "wan", "expected": "down", "observed": obs.get("wan", "unknown"),
+                         "step": Step(router, "cut_wan")})
+    for router in desired["wlan_off"]:
+        obs = observed.get(router, {})
+        if obs.get("wlan") not in ("off", "unknown") or not obs.get("reachable", False):
+            gaps.append({"device": router, "what": "wlan", "expected": "off",
+                         "observed": obs.get("wlan", "unknown"),
+                         "step": Step(router, "wlan_off")})
+    for ip, entry in desired["router_blocks"].items():
+        obs = observed.get(entry["router"], {})
+        if ip not in obs.get("blocked_hosts", []):
+            gaps.append({"device": entry["router"], "what": "host_block", "expected": f"{ip} blocked",
+                         "observed": "allowed" if obs.get("reachable") else "unknown",
+                         "step": Step(entry["router"], "block_host", ip, host=entry.get("host", ""))})
+    for key, iso in desired["isolations"].items():
+        for m in iso["methods"]:
+            obs = observed.get(m["device"], {})
+            if m["action"] == "port_down" and m["target"] not in obs.get("ports_down", []):
+                gaps.append({"device": m["device"], "what": "port", "expected": f"{m['target']} down",
+                             "observed": "up" if obs.get("reachable") else "unknown",
+                             "step": Step(m["device"], "port_down", m["target"], host=key)})
+            if m["action"] == "set_vlan":
+                port, _, vlan = m["target"].partition("@")
+                if obs.get("port_vlans", {}).get(port) != int(vlan):
+                    gaps.append({"device": m["device"], "what": "vlan", "expected": m["target"],
+                                 "observed": str(obs.get("port_vlans", {}).get(port)),
+                                 "step": Step(m["device"], "set_vlan", m["target"], host=key)})
+    return gaps
