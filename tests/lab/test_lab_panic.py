@@ -36,7 +36,7 @@ def write_policy(lab: Lab) -> Path:
     for name, role, protected in hosts:
         lines.append(f"  - {{name: {name}, ip: {lab.host_ip(name)}, mac: \"{lab.host_mac(name)}\", role: {role}"
                      + (", protected: true" if protected else "") + "}")
-    path = Path(lab.workdir) / "policy.yaml"
+    path = Path(str(lab.workdir)) / "policy.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -135,7 +135,7 @@ def test_kill_minus_9_during_panic_then_restart_reasserts(practice: tuple[Lab, P
     proc = lab.popen("ctrl", sys.executable, "-m", "controller.cli", "--config", str(policy), "panic", "--yes",
                      env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # kill as soon as the desired state is on disk (the panic plan is journaled right before it)
-    state_db = Path(lab.workdir) / "state" / "state.sqlite"
+    state_db = Path(str(lab.workdir)) / "state" / "state.sqlite"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if state_db.exists() and b"containment" in state_db.read_bytes() + _wal(state_db):
