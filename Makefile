@@ -23,7 +23,7 @@ run: install
 ## test: lint, type-check, unit tests and (as root) the network-lab tests
 test: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy controller drivers policies api
+	$(BIN)/mypy controller drivers policies api tests bench
 	$(BIN)/python -m pytest
 
 unit: install

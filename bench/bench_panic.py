@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,8 +66,11 @@ hosts: [{{name: pc, ip: 192.168.178.20, role: workstation}}]
         total: list[float] = []
         naive: list[float] = []
         marks: dict[str, float] = {}
-        engine.listeners.append(lambda ev, d: marks.setdefault(d.get("action", ev), time.perf_counter())
-                                if ev == "device.result" and d.get("outcome") == "done" else None)
+
+        def mark(event: str, data: dict[str, Any]) -> None:
+            if event == "device.result" and data.get("outcome") == "done":
+                marks.setdefault(data["action"], time.perf_counter())
+        engine.listeners.append(mark)
         for _ in range(runs):
             marks.clear()
             t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from drivers.sim.tr64 import Tr064Simulator
 from policies.loader import load_policy_text
 from policies.schema import Policy
 
-HOSTS = [
+HOSTS: list[dict[str, Any]] = [
     {"name": "empfang-pc", "ip": "192.168.178.20", "mac": "aa:bb:cc:dd:ee:01", "role": "workstation"},
     {"name": "sprechzimmer-1", "ip": "192.168.178.21", "mac": "aa:bb:cc:dd:ee:02", "role": "workstation"},
     {"name": "ti-konnektor", "ip": "192.168.178.50", "mac": "aa:bb:cc:dd:ee:50", "role": "ti-konnektor",

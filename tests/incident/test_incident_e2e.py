@@ -118,7 +118,8 @@ def test_report_timeline_matches_the_journal_and_head_verifies(story: dict[str, 
     parser.feed(html)
     journal_rows = [(e.seq, e.hash) for e in engine.journal.entries(after=inc.seq_start - 1, limit=10_000)]
     assert parser.rows == journal_rows
-    assert parser.head == engine.journal.head().hash
+    head_entry = engine.journal.head()
+    assert head_entry is not None and parser.head == head_entry.hash
     engine.close()   # the CLI opens the journal itself
     assert notaus(["--config", str(policy_file), "journal", "verify", "--json"]) == 0
     verified = json.loads(capsys.readouterr().out)
@@ -212,6 +213,8 @@ def test_pdf_pages_render_with_title_and_content(story: dict[str, Any], incident
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True,
                           timeout=60).stdout
     assert f"Vorfallbericht {inc.id}" in text
-    head = engine.journal.head().hash
+    head_entry = engine.journal.head()
+    assert head_entry is not None
+    head = head_entry.hash
     assert head[:40] in text.replace("\n", "").replace(" ", "")
     assert "Sofortmaßnahmen" in text and "Wiederherstellungsmaßnahmen" in text and "KRBTGT" in text
