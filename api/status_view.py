@@ -13,10 +13,14 @@ person-facing text comes in German and English (``text_de``/``text_en``); the UI
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial"}
 
@@ -240,16 +244,27 @@ def service_view(engine: Any, scheduler: Any | None) -> dict[str, Any]:
         checked_at = None
     warnings = health_warnings(results, engine.policy)
     enforce = sched.get("enforce") or {}
+    errors = _job_errors(sched)
+
+    def guarded(part: str, fn: Callable[[], Any], fallback: Any) -> Any:
+        # The status page is what staff look at in an emergency: a broken extra must not take it down.
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001
+            log.exception("status: %s failed", part)
+            errors.append({"job": f"status.{part}", "message": f"{type(exc).__name__}: {exc}", "at": None})
+            return fallback
+
     return {
         "scheduler": {"present": scheduler is not None, "running": bool(sched.get("running")),
                       "updated": sched.get("updated")},
         "health": {"ok": (not warnings) if (checked_at or results) else None, "checked_at": checked_at,
                    "warnings": warnings},
-        "drifts": drift_events(engine.journal),
+        "drifts": guarded("drifts", lambda: drift_events(engine.journal), []),
         "drift_total": int(enforce.get("drift_total", 0)),
-        "drill": drill_view(engine.state.get(DRILL_KEY)),
-        "incident": incident_view(engine),
-        "job_errors": _job_errors(sched),
+        "drill": guarded("drill", lambda: drill_view(engine.state.get(DRILL_KEY)), None),
+        "incident": guarded("incident", lambda: incident_view(engine), None),
+        "job_errors": errors,
     }
 
 

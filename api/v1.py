@@ -34,6 +34,7 @@ from policies.signing import MAX_BUNDLE_BYTES
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
 
+SERVICE_CACHE = "notaus.service_view"
 OUTCOME_STATUS = {"done": 200, "partial": 207, "failed": 207, "refused": 409}
 
 
@@ -44,7 +45,9 @@ def _caller_actor() -> str:
 
 
 def _service_cache() -> ServiceViewCache:
-    cache: ServiceViewCache = current_app.extensions.setdefault("notaus.service_view", ServiceViewCache())
+    cache: ServiceViewCache | None = current_app.extensions.get(SERVICE_CACHE)
+    if cache is None:
+        cache = current_app.extensions.setdefault(SERVICE_CACHE, ServiceViewCache())
     return cache
 
 

@@ -207,3 +207,12 @@ def test_ui_shows_drill_countdown_drift_and_incident_link(good_box: Box, browser
             assert errors == []
         finally:
             context.close()
+
+
+def test_a_broken_incident_store_does_not_take_the_status_page_down(app: Flask, auth: Any, engine: Engine) -> None:
+    IncidentManager.for_engine(engine).store.close()            # e.g. the incidents database became unreadable
+    resp = app.test_client().get("/api/v1/status", headers=auth("staff"))
+    assert resp.status_code == 200
+    data = resp.get_json()
+    assert data["state_code"] == "connected" and data["service"]["incident"] is None
+    assert [e["job"] for e in data["service"]["job_errors"]] == ["status.incident"]
