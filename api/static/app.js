@@ -307,9 +307,9 @@
         s.devices.forEach(function (d) {
           var li = el("li", d.reachable ? "ok" : "bad");
           var parts = [d.name, d.reachable ? T.reachable : T.unreachable];
-          if (d.wan && d.wan !== "unknown") { parts.push("Internet: " + d.wan); }
-          if (d.wlan && d.wlan !== "unknown") { parts.push("WLAN: " + d.wlan); }
-          if (d.ports_down && d.ports_down.length) { parts.push("Ports aus: " + d.ports_down.join(", ")); }
+          if (d.wan && d.wan !== "unknown") { parts.push("Internet: " + (T["val_" + d.wan] || d.wan)); }
+          if (d.wlan && d.wlan !== "unknown") { parts.push("WLAN: " + (T["val_" + d.wlan] || d.wlan)); }
+          if (d.ports_down && d.ports_down.length) { parts.push(T.ports_off + ": " + d.ports_down.join(", ")); }
           li.textContent = parts.join(" · ");
           devs.appendChild(li);
         });
