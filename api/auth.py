@@ -41,6 +41,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "journal": frozenset({"staff", "provider", "admin"}),
     "metrics": frozenset({"provider", "admin"}),
     "kiosk": frozenset({"provider", "admin"}),
+    "policy": frozenset({"provider", "admin"}),
 }
 
 ENROLL_MINUTES = 30

@@ -194,16 +194,29 @@ def panic() -> tuple[Response, int]:
     profile = field(body, "profile", str, default="full", choices=tuple(engine.policy.profiles))
     confirm = field(body, "confirm", bool, default=False)
     if not confirm:
-        plan = engine.plan_panic(profile)
+        try:
+            plan = engine.plan_panic(profile)
+        except ValueError as exc:   # e.g. keep-phones on a router that cannot block single machines
+            raise ApiError(409, str(exc)) from None
         pd = plan.to_dict()
         has_phones = any(h.role == "phone" for h in engine.policy.hosts) or any(
             w.code == "phones" for w in plan.warnings)
         raise ApiError(
             428, "Nothing happened yet. Read the warnings, then send the same request with \"confirm\": true.",
             extra={"profile": profile, "plan": pd, "warnings": pd.get("warnings", []),
-                   "keep_phones_available": bool(has_phones and "keep-phones" in engine.policy.profiles)})
+                   "keep_phones_available": bool(has_phones and _profile_possible(engine, "keep-phones"))})
     result = engine.panic(profile, actor=_caller_actor())
     return _op_reply(result)
+
+
+def _profile_possible(engine: Any, profile: str) -> bool:
+    if profile not in engine.policy.profiles:
+        return False
+    try:
+        engine.plan_panic(profile)
+    except ValueError:
+        return False
+    return True
 
 
 @v1.post("/restore")

@@ -198,6 +198,8 @@ class IncidentManager:
     # -------------------------------------------------------------------------------- opening
     def _is_trigger(self, e: Entry) -> str | None:
         outcome = e.data.get("outcome")
+        if e.actor.startswith("drill:"):
+            return None   # a practice cut is announced, not an incident: no 72-hour countdown
         if e.kind == "panic.result" and outcome in ("done", "partial", "failed"):
             return "panic"
         if e.kind == "isolate.result" and outcome in ("done", "partial"):
