@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import json
 import secrets
 import sqlite3
 import threading
@@ -225,32 +226,46 @@ def tokens_path(args: argparse.Namespace) -> Path:
 
 
 def run_token_command(args: argparse.Namespace) -> int:
+    """Token CLI; with ``--json`` each command prints one JSON document (for provider scripts)."""
+    as_json = bool(getattr(args, "json", False))
+
+    def out(doc: dict[str, Any], *lines: str) -> None:
+        if as_json:
+            print(json.dumps(doc, ensure_ascii=False))
+        else:
+            for line in lines:
+                print(line)
+
     store = TokenStore(tokens_path(args))
     try:
         if args.token_cmd == "create":
             try:
                 token = store.create(args.role, args.name)
             except ValueError as exc:
-                print(f"Fehler: {exc}")
+                out({"error": "invalid", "detail": str(exc)}, f"Fehler: {exc}")
                 return 1
-            print(f"Token für {args.name} (Rolle {args.role}) – wird nur jetzt angezeigt, bitte sicher ablegen:")
-            print(token)
+            out({"name": args.name, "role": args.role, "token": token},
+                f"Token für {args.name} (Rolle {args.role}) – wird nur jetzt angezeigt, bitte sicher ablegen:", token)
             return 0
         if args.token_cmd == "list":
-            for info in store.list():
-                kiosk = " (kiosk)" if info.kiosk else ""
-                print(f"{info.name}\t{info.role}{kiosk}\tcreated {info.created}\tlast used {info.last_used or '-'}")
+            infos = store.list()
+            out({"tokens": [{"name": i.name, "role": i.role, "kiosk": i.kiosk, "created": i.created,
+                             "last_used": i.last_used} for i in infos]},
+                *(f"{i.name}\t{i.role}{' (kiosk)' if i.kiosk else ''}\tcreated {i.created}\t"
+                  f"last used {i.last_used or '-'}" for i in infos))
             return 0
         if args.token_cmd == "revoke":
             if store.revoke(args.name):
-                print(f"Token {args.name} widerrufen.")
+                out({"revoked": args.name}, f"Token {args.name} widerrufen.")
                 return 0
-            print(f"Kein Token namens {args.name}. 'notaus token list' zeigt die vorhandenen.")
+            out({"error": "not_found", "detail": f"no token named {args.name}"},
+                f"Kein Token namens {args.name}. 'notaus token list' zeigt die vorhandenen.")
             return 1
         if args.token_cmd == "kiosk":
             code = store.create_enrollment(args.name, created_by="cli")
-            print(f"Diesen Link innerhalb von {ENROLL_MINUTES} Minuten einmal auf dem Tablet öffnen:")
-            print(f"{args.base_url.rstrip('/')}/kiosk/enroll?token={code}")
+            link = f"{args.base_url.rstrip('/')}/kiosk/enroll?token={code}"
+            out({"name": args.name, "link": link, "valid_minutes": ENROLL_MINUTES},
+                f"Diesen Link innerhalb von {ENROLL_MINUTES} Minuten einmal auf dem Tablet öffnen:", link)
             return 0
         return 2
     finally:

@@ -218,8 +218,13 @@ def cmd_journal_show(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """The service: engine (re-asserting any containment left from before), scheduler, API and UI."""
+    """The service: engine (re-asserting any containment left from before), scheduler, API and UI.
+
+    A signed policy applied while running (API or pull) restarts the service in place, so devices and
+    inventory follow the new policy; containment survives because it is persisted and re-asserted.
+    """
     import signal
+    import threading
 
     path = config_path(args)
     policy = effective_policy(path)
@@ -229,40 +234,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         sims = start_simulators(policy, base_dir=path.resolve().parent)
     from api.app import create_app
-    from api.serve import serve
+    from api.serve import start_server
     from controller.engine import Engine
     from controller.scheduler import start_service_scheduler
 
     engine = Engine.from_policy(policy, base_dir=path.resolve().parent)
-    sched = None
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stop, restart = threading.Event(), threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+
+    def policy_applied(new_policy: Any, version: Any) -> None:
+        engine.journal.append("service.restart", {"reason": "policy applied", "version": new_policy.version})
+        restart.set()
+        # let the answer to the PUT leave before the server goes away
+        threading.Timer(1.0, stop.set).start()
+
+    sched = server = app = None
     try:
         engine.reassert()
         holder: dict[str, Any] = {}
         sched = start_service_scheduler(
-            engine, path, hooks={"auto_release": (30, lambda: holder["app"].extensions["notaus"].gate.release_due())})
-        app = create_app(engine, scheduler=sched)
-        holder["app"] = app
+            engine, path, on_policy_applied=policy_applied,
+            hooks={"auto_release": (30, lambda: holder["app"].extensions["notaus"].gate.release_due())})
+        app = holder["app"] = create_app(engine, scheduler=sched)
         cert, key = args.cert, args.key
+        listen = args.listen or policy.controller.listen
         if args.self_signed and not cert:
             from api.tls import ensure_self_signed, fingerprint
 
             tls_dir = Path(engine.state_dir) / "tls"
-            host = (args.listen or policy.controller.listen).rpartition(":")[0] or "localhost"
+            host = listen.rpartition(":")[0].strip("[]") or "localhost"
             cert, key = str(tls_dir / "cert.pem"), str(tls_dir / "key.pem")
             ensure_self_signed(cert, key, sorted(h for h in {host, policy.controller.ip or "", "localhost"} if h))
             print(f"notaus: TLS certificate SHA-256 {fingerprint(cert)}", flush=True)
         if args.with_simulator:
             _print_demo_tokens(app)
-        serve(engine, args.listen or policy.controller.listen, cert=cert, key=key, app=app)
-    except KeyboardInterrupt:
-        pass
+        server, _thread = start_server(engine, listen, cert=cert, key=key, app=app)
+        print(f"notaus: listening on {'https' if cert else 'http'}://{listen.rpartition(':')[0]}:"
+              f"{server.server_port}/", flush=True)
+        stop.wait()
     finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
         if sched is not None:
             sched.shutdown()
+        if app is not None:
+            app.extensions["notaus"].close()
         engine.close()
         for s in sims:
             s.stop()
+    if restart.is_set():
+        print("notaus: policy changed – restarting", flush=True)
+        os.execv(sys.executable, [sys.executable, "-m", "controller.cli", *sys.argv[1:]])
     return EXIT_OK
 
 
