@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from controller.sqlite import connect
+
 ROLES: tuple[str, ...] = ("staff", "agent", "provider", "admin")
 
 #: permission -> roles that hold it. One table, so the authorization matrix test can read it too.
@@ -80,8 +82,7 @@ class TokenStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(self.path)
         self._db.executescript(
             """
             CREATE TABLE IF NOT EXISTS tokens (

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
+
+from controller.sqlite import connect
 
 Decision = Literal["isolated", "partial", "failed", "queued", "duplicate", "refused"]
 
@@ -65,8 +66,7 @@ class GateStore:
     def __init__(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS agent_requests (id TEXT PRIMARY KEY, host TEXT NOT NULL, "
             "agent TEXT NOT NULL, reason TEXT, source TEXT, evidence TEXT, created TEXT NOT NULL, "

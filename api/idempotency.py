@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from controller.sqlite import connect
 
 KEEP_HOURS = 72
 
@@ -39,8 +40,7 @@ class IdempotencyStore:
     def __init__(self, path: str | Path) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS idem (owner TEXT, key TEXT, body_hash TEXT, status INTEGER, "
             "response TEXT, created TEXT, PRIMARY KEY(owner, key))")
