@@ -3,32 +3,68 @@
 Register with ``app.register_blueprint(bp)`` in ``create_app``. Registering also attaches the
 incident manager to the engine's journal, so a panic, an isolation or a high-score detection opens
 an incident at once. Pages are plain server-rendered forms (no script: the CSP stays strict); the
-JSON endpoints under ``/api/v1/incidents`` serve the provider's scripts and the tablet.
+JSON endpoints under ``/api/v1/incidents`` serve the provider's scripts and the tablet and follow
+the rules of :mod:`api.v1`: bearer token or session cookie (+ CSRF) via :func:`api.security.require`,
+``{"error", "detail"}`` errors, ``Idempotency-Key`` on every state-changing call.
 
-Permissions: reading needs ``journal``, writing needs ``checklist`` (staff, provider, admin).
+Who may do what (documented per operation in :mod:`api.openapi`):
+
+* ``INCIDENT_PERMISSION`` (staff, provider, admin): read incidents and the report, open one by hand,
+  add notes and photos, tick checklist items, edit the report drafts (the guide wants them
+  "editable by staff": the practice knows how many patients and which data are affected).
+* ``DEADLINE_PERMISSION`` (provider, admin): move the moment of knowledge and record that the
+  authority report was filed. Both change the legal 72-hour clock; a stressed mis-tap must not
+  silence an overdue deadline, so they stay with the people who answer for it.
+
+A closed incident is a finished record: changes answer 409.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, send_file
+from flask import Blueprint, Response, g, jsonify, make_response, redirect, render_template, request, send_file
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import allowed
 from api.errors import ApiError
-from api.http import field, json_body, reply
+from api.http import IDEMPOTENCY_HEADER, field, idempotent, json_body, reply
 from api.i18n import strings
+from api.idempotency import body_fingerprint
+from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
 from controller.checklists import CHECKLISTS, ITEMS
-from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager
+from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
 from controller.report_export import ChromiumMissing, PdfFailed, export, render_html
 from controller.reporting import SECTIONS, countdown, drafts, facts
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 bp = Blueprint("incidents", __name__)
-REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+#: the exported report is a document, not an app: no script, no requests, no forms, not framable.
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+              "form-action 'none'; frame-ancestors 'none'; sandbox")
+#: uploaded files are served as opaque downloads; this CSP keeps them inert even if a browser renders one.
+FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
+#: multipart overhead allowed on top of the photo itself (caption, boundaries, headers)
+UPLOAD_OVERHEAD = 64 * 1024
+MAX_UPLOAD_MB = MAX_UPLOAD_BYTES // (1024 * 1024)
+LANGS = ("de", "en")
+MAX_NOTE = 5000
+MAX_DRAFT_SECTION = 20000
+#: clock skew tolerated between a phone and this box before a time counts as "in the future"
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @bp.record_once
@@ -42,7 +78,7 @@ def _attach(state: Any) -> None:
 def _allow_uploads() -> None:
     """Photos from a phone are larger than the API's 64 KiB body limit."""
     if request.method == "POST" and request.path.endswith("/photos"):
-        request.max_content_length = MAX_UPLOAD_BYTES + 64 * 1024
+        request.max_content_length = MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD
 
 
 def _mgr() -> IncidentManager:
@@ -67,10 +103,29 @@ def _incident(mgr: IncidentManager, incident_id: str) -> Incident:
         raise ApiError(404, f"No incident '{incident_id}'. GET /api/v1/incidents lists them.") from None
 
 
+def _open_incident(mgr: IncidentManager, incident_id: str) -> Incident:
+    """The incident a change is for; 409 once it is closed (its record and report are final)."""
+    inc = _incident(mgr, incident_id)
+    if not inc.is_open:
+        raise ApiError(409, f"Incident '{inc.id}' is closed; open a new one (POST /api/v1/incidents) "
+                            "for anything that happened since.", error="incident_closed")
+    return inc
+
+
 def _lang() -> str:
     from api.ui import _lang as ui_lang
 
     return ui_lang()
+
+
+def _api_lang() -> str:
+    """``?lang=de|en`` if given (400 otherwise), else the page language (cookie, browser, policy)."""
+    lang = request.args.get("lang")
+    if lang is None or lang == "":
+        return _lang()
+    if lang not in LANGS:
+        raise ApiError(400, "'lang' is de or en.")
+    return lang
 
 
 def _summary(mgr: IncidentManager, inc: Incident, lang: str) -> dict[str, Any]:
@@ -83,7 +138,12 @@ def _summary(mgr: IncidentManager, inc: Incident, lang: str) -> dict[str, Any]:
                          for e in f["entries"]]}
 
 
-def _guard(mgr: IncidentManager, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _with_countdown(inc: Incident) -> dict[str, Any]:
+    return {**inc.to_dict(), "countdown": countdown(inc)}
+
+
+def _guard(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a manager call; its ValueError (bad time, empty note) is the client's mistake: 400."""
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:
@@ -92,145 +152,273 @@ def _guard(mgr: IncidentManager, fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ApiError(404, str(exc.args[0]) if exc.args else "not found") from None
 
 
+# ------------------------------------------------------------------------------- photo upload
+def _upload() -> tuple[FileStorage, bytes, str]:
+    """The multipart photo, read once per request: 413 too large, 415 not multipart, 400 without a file."""
+    cached = g.get("incident_upload")
+    if cached is not None:
+        return cast(tuple[FileStorage, bytes, str], cached)
+    if request.mimetype != "multipart/form-data":
+        raise ApiError(415, "Send the photo as multipart/form-data with the field 'file' "
+                            "(curl -F file=@foto.jpg).")
+    upload = request.files.get("file")
+    caption = request.form.get("caption") or ""
+    if upload is None:
+        raise ApiError(400, "Send the photo as multipart/form-data field 'file'.", error="missing_field")
+    data = upload.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, _too_large())
+    if not data:
+        raise ApiError(400, "The file is empty; choose the photo again.", error="bad_field")
+    if len(caption) > 500:
+        raise ApiError(400, "Field 'caption' is longer than 500 characters.", error="bad_field")
+    g.incident_upload = (upload, data, caption.strip())
+    return upload, data, caption.strip()
+
+
+def _too_large() -> str:
+    return (f"The photo is larger than {MAX_UPLOAD_MB} MB. Send it in a lower resolution "
+            "(phone camera setting) or as several smaller pictures.")
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(_exc: RequestEntityTooLarge) -> Response:
+    """413 with advice that fits the endpoint (werkzeug raises it while reading the body)."""
+    if request.path.startswith("/incidents/"):           # a page form: back to the page with the message
+        return _form_error(request.path.rsplit("/", 2)[-2], _too_large())
+    detail = _too_large() if request.path.endswith("/photos") else "The request body is too large (limit 64 KiB)."
+    resp = jsonify(ApiError(413, detail).body())
+    resp.status_code = 413
+    return resp
+
+
+def _form_error(incident_id: str, message: str) -> Response:
+    return make_response(redirect(f"/incidents/{quote(incident_id)}?error={quote(message[:200])}", code=303))
+
+
+def _past_time(value: str, name: str) -> str:
+    """An ISO time that is not in the future (a later moment of knowledge would stretch the deadline)."""
+    try:
+        when = parse_time(value)
+    except ValueError as exc:
+        raise ApiError(400, f"Field '{name}': {exc}.", error="bad_field") from None
+    if when > utcnow() + CLOCK_SKEW:
+        raise ApiError(400, f"Field '{name}' lies in the future; give the time it really happened "
+                            "(e.g. 2024-05-03T08:15+02:00).", error="bad_field")
+    return when.isoformat()
+
+
+def _idempotent_upload(fn: F) -> F:
+    """:func:`api.http.idempotent` for multipart bodies.
+
+    A client generates a new multipart boundary for every attempt, so the raw body of a retry never
+    matches. The fingerprint here is over what was uploaded (file hash, name, caption) instead; the
+    store, replay and 422 rules are the same as for every other state-changing call.
+    """
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if not key:
+            return fn(*args, **kwargs)
+        if len(key) > 200:
+            raise ApiError(400, "Idempotency-Key is longer than 200 characters.")
+        upload, data, caption = _upload()
+        canon = json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "name": upload.filename or "",
+                            "caption": caption}).encode()
+        caller = identify()
+        owner = caller.name if caller else "-"
+        store = services().idempotency
+        fp = body_fingerprint(request.method, request.path, canon)
+        stored = store.begin(owner, key, fp)
+        if stored is not None:
+            if stored.body_hash != fp:
+                raise ApiError(422, "This Idempotency-Key was used for a different request; use a new key.",
+                               error="idempotency_key_reused")
+            if stored.status is None or stored.response is None:
+                raise ApiError(409, "The first request with this Idempotency-Key is still running; retry shortly.",
+                               error="idempotency_in_progress", headers={"Retry-After": "1"})
+            resp = jsonify(stored.response)
+            resp.status_code = stored.status
+            resp.headers["Idempotent-Replayed"] = "true"
+            return resp
+        try:
+            resp, status = fn(*args, **kwargs)
+        except ApiError as err:
+            store.finish(owner, key, err.status, err.body())
+            raise
+        except BaseException:
+            store.abandon(owner, key)
+            raise
+        store.finish(owner, key, status, cast(dict[str, Any], resp.get_json()))
+        return resp, status
+
+    return cast(F, wrapper)
+
+
 # ----------------------------------------------------------------------------------- JSON API
 @bp.get("/api/v1/incidents")
-@require("journal")
+@require(INCIDENT_PERMISSION)
 def list_incidents() -> tuple[Response, int]:
     mgr = _mgr()
-    return reply({"incidents": [{**i.to_dict(), "countdown": countdown(i)} for i in mgr.all()],
+    return reply({"incidents": [_with_countdown(i) for i in mgr.all()],
                   "current": (c.id if (c := mgr.current()) else None),
                   "followup_until": (f.isoformat() if (f := mgr.followup_until()) else None)})
 
 
 @bp.post("/api/v1/incidents")
-@require("checklist")
+@require(INCIDENT_PERMISSION)
+@idempotent
 def open_incident() -> tuple[Response, int]:
+    """Open one by hand; if one is open already that one is answered with 200 (one incident at a time)."""
     body = json_body()
+    note = field(body, "note", str, default="", max_len=MAX_NOTE)
+    knowledge_at = field(body, "knowledge_at", str, default=None, max_len=100)
+    knowledge_at = _past_time(knowledge_at, "knowledge_at") if knowledge_at else None
     mgr = _mgr()
-    inc = _guard(mgr, mgr.open, actor=_actor(identify()), note=field(body, "note", str, default=""),
-                 knowledge_at=field(body, "knowledge_at", str, default=None))
-    return reply({**inc.to_dict(), "countdown": countdown(inc)}, 201)
+    existing = mgr.current()
+    inc = _guard(mgr.open, actor=_actor(identify()), note=note, knowledge_at=knowledge_at)
+    return reply(_with_countdown(inc), 200 if existing is not None else 201)
 
 
 @bp.get("/api/v1/incidents/<incident_id>")
-@require("journal")
+@require(INCIDENT_PERMISSION)
 def show_incident(incident_id: str) -> tuple[Response, int]:
+    lang = _api_lang()
     mgr = _mgr()
-    return reply(_summary(mgr, _incident(mgr, incident_id), request.args.get("lang") or _lang()))
+    return reply(_summary(mgr, _incident(mgr, incident_id), lang))
 
 
 @bp.post("/api/v1/incidents/<incident_id>/notes")
-@require("checklist")
+@require(INCIDENT_PERMISSION)
+@idempotent
 def add_note(incident_id: str) -> tuple[Response, int]:
+    text = field(json_body(), "text", str, required=True, max_len=MAX_NOTE)
     mgr = _mgr()
-    inc = _incident(mgr, incident_id)
-    text = field(json_body(), "text", str, required=True, max_len=5000)
-    e = _guard(mgr, mgr.add_note, inc.id, text, actor=_actor(identify()))
+    inc = _open_incident(mgr, incident_id)
+    e = _guard(mgr.add_note, inc.id, text, actor=_actor(identify()))
     return reply({"incident": inc.id, "seq": e.seq, "ts": e.ts}, 201)
 
 
 @bp.post("/api/v1/incidents/<incident_id>/photos")
-@require("checklist")
+@require(INCIDENT_PERMISSION)
+@_idempotent_upload
 def add_photo(incident_id: str) -> tuple[Response, int]:
+    upload, data, caption = _upload()
     mgr = _mgr()
-    inc = _incident(mgr, incident_id)
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(400, "Send the photo as multipart/form-data field 'file'.")
-    f = _guard(mgr, mgr.add_file, inc.id, upload.filename or "foto", upload.read(), actor=_actor(identify()),
-               caption=(request.form.get("caption") or "")[:500])
+    inc = _open_incident(mgr, incident_id)
+    f: StoredFile = _guard(mgr.add_file, inc.id, upload.filename or "foto", data, actor=_actor(identify()),
+                           caption=caption)
     return reply(f.to_dict(), 201)
 
 
 @bp.post("/api/v1/incidents/<incident_id>/checklist/<item>")
-@require("checklist")
+@require(INCIDENT_PERMISSION)
+@idempotent
 def tick(incident_id: str, item: str) -> tuple[Response, int]:
-    mgr = _mgr()
-    inc = _incident(mgr, incident_id)
     if item not in ITEMS:
         raise ApiError(404, f"No checklist item '{item}'. Known: {', '.join(ITEMS)}.")
     body = json_body()
     done = field(body, "done", bool, default=True)
-    e = mgr.tick(inc.id, item, actor=_actor(identify()), done=done, note=field(body, "note", str, default=""))
+    note = field(body, "note", str, default="")
+    mgr = _mgr()
+    inc = _open_incident(mgr, incident_id)
+    e = _guard(mgr.tick, inc.id, item, actor=_actor(identify()), done=done, note=note)
     return reply({"incident": inc.id, "item": item, "done": done, "seq": e.seq, "ts": e.ts})
 
 
 @bp.put("/api/v1/incidents/<incident_id>/drafts/<kind>")
-@require("checklist")
+@require(INCIDENT_PERMISSION)
+@idempotent
 def save_draft(incident_id: str, kind: str) -> tuple[Response, int]:
-    mgr = _mgr()
-    inc = _incident(mgr, incident_id)
     if kind not in SECTIONS:
         raise ApiError(404, "Draft kind is 'authority' or 'patients'.")
     sections = field(json_body(), "sections", dict, required=True)
-    allowed_keys = {s[0] for s in SECTIONS[kind]}
-    unknown = sorted(set(sections) - allowed_keys)
+    known = {s[0] for s in SECTIONS[kind]}
+    unknown = sorted(set(sections) - known)
     if unknown:
-        raise ApiError(400, f"Unknown sections {', '.join(unknown)}; known: {', '.join(sorted(allowed_keys))}.")
-    e = _guard(mgr, mgr.save_draft, inc.id, kind, {k: str(v) for k, v in sections.items()},
-               actor=_actor(identify()))
-    return reply({"incident": inc.id, "kind": kind, "seq": e.seq})
+        raise ApiError(400, f"Unknown sections {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
+                       error="bad_field")
+    for key, value in sections.items():
+        if not isinstance(value, str):
+            raise ApiError(400, f"Section '{key}' must be text.", error="bad_field")
+        if len(value) > MAX_DRAFT_SECTION:
+            raise ApiError(400, f"Section '{key}' is longer than {MAX_DRAFT_SECTION} characters.", error="bad_field")
+    mgr = _mgr()
+    inc = _open_incident(mgr, incident_id)
+    e = _guard(mgr.save_draft, inc.id, kind, dict(sections), actor=_actor(identify()))
+    return reply({"incident": inc.id, "kind": kind, "seq": e.seq, "ts": e.ts})
 
 
 @bp.post("/api/v1/incidents/<incident_id>/knowledge")
-@require("checklist")
+@require(DEADLINE_PERMISSION)
+@idempotent
 def set_knowledge(incident_id: str) -> tuple[Response, int]:
-    mgr = _mgr()
-    inc = _incident(mgr, incident_id)
     body = json_body()
-    inc = _guard(mgr, mgr.set_knowledge, inc.id, field(body, "knowledge_at", str, required=True),
-                 actor=_actor(identify()), reason=field(body, "reason", str, default=""))
-    return reply({**inc.to_dict(), "countdown": countdown(inc)})
+    when = _past_time(field(body, "knowledge_at", str, required=True, max_len=100), "knowledge_at")
+    reason = field(body, "reason", str, default="")
+    mgr = _mgr()
+    inc = _open_incident(mgr, incident_id)
+    inc = _guard(mgr.set_knowledge, inc.id, when, actor=_actor(identify()), reason=reason)
+    return reply(_with_countdown(inc))
 
 
 @bp.post("/api/v1/incidents/<incident_id>/reported")
-@require("checklist")
+@require(DEADLINE_PERMISSION)
+@idempotent
 def ack_reported(incident_id: str) -> tuple[Response, int]:
-    mgr = _mgr()
-    inc = _incident(mgr, incident_id)
     body = json_body()
-    inc = _guard(mgr, mgr.ack_reported, inc.id, actor=_actor(identify()),
-                 reference=field(body, "reference", str, default=""), when=field(body, "at", str, default=None))
-    return reply({**inc.to_dict(), "countdown": countdown(inc)})
+    reference = field(body, "reference", str, default="", max_len=200)
+    at = field(body, "at", str, default=None, max_len=100)
+    at = _past_time(at, "at") if at else None
+    mgr = _mgr()
+    inc = _open_incident(mgr, incident_id)
+    inc = _guard(mgr.ack_reported, inc.id, actor=_actor(identify()), reference=reference, when=at)
+    return reply(_with_countdown(inc))
 
 
 @bp.get("/api/v1/incidents/<incident_id>/report")
-@require("journal")
+@require(INCIDENT_PERMISSION)
 def report(incident_id: str) -> Response:
+    lang = _api_lang()
+    fmt = request.args.get("format") or "html"
+    if fmt not in ("html", "pdf"):
+        raise ApiError(400, "'format' is html or pdf.")
     mgr = _mgr()
     inc = _incident(mgr, incident_id)
-    lang = request.args.get("lang") or _lang()
-    fmt = request.args.get("format", "html")
     if fmt == "pdf":
         with tempfile.TemporaryDirectory(prefix="notaus-pdf-") as tmp:
             try:
                 out = export(mgr, inc, services().engine.policy, Path(tmp) / f"vorfall-{inc.id}.pdf", "pdf", lang)
             except (ChromiumMissing, PdfFailed) as exc:
-                raise ApiError(503, str(exc)) from None
+                raise ApiError(503, f"{exc} The HTML report (format=html) works without Chromium.",
+                               error="pdf_unavailable") from None
             data = out.read_bytes()
         resp = make_response(data)
         resp.headers["Content-Type"] = "application/pdf"
         resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.pdf"'
-        return resp
-    if fmt != "html":
-        raise ApiError(400, "format is html or pdf")
-    resp = make_response(render_html(mgr, inc, services().engine.policy, lang))
-    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    else:
+        resp = make_response(render_html(mgr, inc, services().engine.policy, lang))
+        resp.headers["Content-Type"] = "text/html; charset=utf-8"
+        if request.args.get("download"):
+            resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.html"'
     resp.headers["Content-Security-Policy"] = REPORT_CSP
-    if request.args.get("download"):
-        resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.html"'
     return resp
 
 
 @bp.get("/api/v1/incidents/<incident_id>/files/<sha256>")
-@require("journal")
+@require(INCIDENT_PERMISSION)
 def get_file(incident_id: str, sha256: str) -> Response:
+    """An uploaded file, always as an opaque attachment (it came from a phone, not from us)."""
     mgr = _mgr()
     inc = _incident(mgr, incident_id)
     for f in mgr.files(inc.id):
-        if f.sha256 == sha256:
-            return send_file(mgr.file_path(f), as_attachment=True, download_name=f.name)
-    raise ApiError(404, "No such file in this incident.")
+        if f.sha256 == sha256.lower():
+            resp = send_file(mgr.file_path(f), mimetype="application/octet-stream", as_attachment=True,
+                             download_name=f.name)
+            resp.headers["Content-Security-Policy"] = FILE_CSP
+            return resp
+    raise ApiError(404, "No such file in this incident; GET /api/v1/incidents/{id} lists its evidence.")
 
 
 # ------------------------------------------------------------------------------------- pages
@@ -239,7 +427,7 @@ def _page_caller(permission: str) -> Caller | None:
         caller = identify()
     except ApiError:
         return None
-    if caller is None or caller.role == "agent" or not allowed(caller.role, permission):
+    if caller is None or not allowed(caller.role, permission):
         return None
     return caller
 
@@ -264,7 +452,7 @@ def _login_redirect() -> Response:
 
 @bp.get("/incidents")
 def incidents_page() -> Response:
-    caller = _page_caller("journal")
+    caller = _page_caller(INCIDENT_PERMISSION)
     if caller is None:
         return _login_redirect()
     mgr = _mgr()
@@ -273,24 +461,37 @@ def incidents_page() -> Response:
 
 @bp.get("/incidents/<incident_id>")
 def incident_page(incident_id: str) -> Response:
-    caller = _page_caller("journal")
+    caller = _page_caller(INCIDENT_PERMISSION)
     if caller is None:
         return _login_redirect()
     mgr = _mgr()
     inc = _incident(mgr, incident_id)
     lang = _lang()
     return _render("incidents/detail.html", caller, inc=inc, s=_summary(mgr, inc, lang),
-                   can_write=allowed(caller.role, "checklist"), error=request.args.get("error", ""))
+                   can_write=inc.is_open, can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
+                   error=request.args.get("error", ""))
+
+
+#: form action -> permission it needs (the same split as the JSON endpoints)
+FORM_ACTIONS: dict[str, str] = {"tick": INCIDENT_PERMISSION, "note": INCIDENT_PERMISSION,
+                                "photos": INCIDENT_PERMISSION, "draft-authority": INCIDENT_PERMISSION,
+                                "draft-patients": INCIDENT_PERMISSION, "knowledge": DEADLINE_PERMISSION,
+                                "reported": DEADLINE_PERMISSION}
 
 
 @bp.post("/incidents/<incident_id>/<action>")
 def incident_form(incident_id: str, action: str) -> Response:
-    caller = _page_caller("checklist")
+    if action not in FORM_ACTIONS:
+        raise ApiError(404, f"Unknown action '{action}'.")
+    caller = _page_caller(INCIDENT_PERMISSION)
     if caller is None:
         raise ApiError(403, "Sign in with a staff or provider token to change an incident.")
+    if not allowed(caller.role, FORM_ACTIONS[action]):
+        raise ApiError(403, f"The role '{caller.role}' may not do this ({FORM_ACTIONS[action]}). "
+                            "Ask the IT provider.")
     check_csrf()
     mgr = _mgr()
-    inc = _incident(mgr, incident_id)
+    inc = _open_incident(mgr, incident_id)
     actor = _actor(caller)
     form = request.form
     try:
@@ -298,23 +499,26 @@ def incident_form(incident_id: str, action: str) -> Response:
             mgr.tick(inc.id, form.get("item", ""), actor=actor, done=form.get("done", "1") == "1",
                      note=form.get("note", ""))
         elif action == "note":
-            mgr.add_note(inc.id, form.get("text", ""), actor=actor)
+            mgr.add_note(inc.id, form.get("text", "")[:MAX_NOTE], actor=actor)
         elif action == "photos":
             upload = request.files.get("file")
             if upload is None:
                 raise ValueError("no file chosen")
             mgr.add_file(inc.id, upload.filename or "foto", upload.read(), actor=actor,
-                         caption=form.get("caption", ""))
+                         caption=form.get("caption", "")[:500])
         elif action in ("draft-authority", "draft-patients"):
             kind = action.split("-", 1)[1]
             mgr.save_draft(inc.id, kind, {s[0]: form.get(s[0], "") for s in SECTIONS[kind] if s[0] in form},
                            actor=actor)
         elif action == "knowledge":
-            mgr.set_knowledge(inc.id, form.get("knowledge_at", ""), actor=actor, reason=form.get("reason", ""))
-        elif action == "reported":
-            mgr.ack_reported(inc.id, actor=actor, reference=form.get("reference", ""))
+            mgr.set_knowledge(inc.id, _past_time(form.get("knowledge_at", ""), "knowledge_at"), actor=actor,
+                              reason=form.get("reason", "")[:500])
         else:
-            raise ApiError(404, f"Unknown action '{action}'.")
+            mgr.ack_reported(inc.id, actor=actor, reference=form.get("reference", "")[:200])
     except ValueError as exc:
-        return make_response(redirect(f"/incidents/{inc.id}?error={str(exc)[:200]}", code=303))
+        return _form_error(inc.id, str(exc))
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        return _form_error(inc.id, exc.detail)
     return make_response(redirect(f"/incidents/{inc.id}#{action}", code=303))

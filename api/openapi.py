@@ -15,6 +15,12 @@ JSON = "application/json"
 #: who may read and replace the policy: the provider's roles. ``api.auth`` may name it ``policy``;
 #: until then it is the same role set as ``restore`` (provider, admin).
 POLICY_PERMISSION = "policy" if "policy" in PERMISSIONS else "restore"
+#: read incidents, open one, notes, photos, checklist ticks, report drafts: staff, provider, admin.
+#: ``api.auth`` may name it ``incident``; until then ``checklist`` holds the same roles.
+INCIDENT_PERMISSION = "incident" if "incident" in PERMISSIONS else "checklist"
+#: move the moment of knowledge, record the authority report as filed (the legal 72-hour clock):
+#: provider, admin. ``api.auth`` may name it ``incident_deadline``; until then ``restore``.
+DEADLINE_PERMISSION = "incident_deadline" if "incident_deadline" in PERMISSIONS else "restore"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -165,6 +171,201 @@ SCHEMAS: dict[str, Any] = {
         "id": {"type": "string"}, "de": {"type": "string"}, "en": {"type": "string"}, "done": {"type": "boolean"},
         "ts": {"type": ["string", "null"]}, "actor": {"type": ["string", "null"]}}},
 }
+
+INCIDENT_SCHEMAS: dict[str, Any] = {
+    "Incident": {"type": "object", "required": ["id", "seq_start", "opened_at", "knowledge_at", "trigger", "status",
+                                                "countdown"], "properties": {
+        "id": {"type": "string"}, "seq_start": {"type": "integer"}, "seq_end": {"type": ["integer", "null"]},
+        "opened_at": {"type": "string"}, "knowledge_at": {"type": "string"},
+        "trigger": {"enum": ["panic", "isolation", "detection", "manual"]},
+        "trigger_seq": {"type": ["integer", "null"]}, "status": {"enum": ["open", "closed"]},
+        "title": {"type": "string"}, "reported_at": {"type": ["string", "null"]},
+        "report_reference": {"type": ["string", "null"]}, "closed_at": {"type": ["string", "null"]},
+        "countdown": _ref("Countdown")}},
+    "IncidentList": {"type": "object", "required": ["incidents", "current", "followup_until"], "properties": {
+        "incidents": {"type": "array", "items": _ref("Incident")},
+        "current": {"type": ["string", "null"], "description": "id of the open incident"},
+        "followup_until": {"type": ["string", "null"],
+                           "description": "detection stays more sensitive until then (guide: follow-up)"}}},
+    "Draft": {"type": "object", "required": ["sections", "missing"], "properties": {
+        "sections": {"type": "array", "items": {"type": "object", "required": ["key", "label", "text"],
+                                                "properties": {"key": {"type": "string"},
+                                                               "label": {"type": "string"},
+                                                               "text": {"type": "string"}}}},
+        "edited_at": {"type": ["string", "null"]}, "edited_by": {"type": ["string", "null"]},
+        "missing": {"type": "integer", "description": "sections still holding a […] placeholder"}}},
+    "IncidentDetail": {"allOf": [_ref("Incident"), {"type": "object", "required": [
+        "hosts", "actions", "detections", "warnings", "notes", "evidence", "checklists", "journal_head", "drafts",
+        "timeline"], "properties": {
+        "hosts": {"type": "array", "items": {"type": "object", "required": ["host"]}},
+        "actions": {"type": "array", "items": {"type": "object"}},
+        "detections": {"type": "array", "items": {"type": "object"}},
+        "warnings": {"type": "array", "items": {"type": "string"}},
+        "notes": {"type": "array", "items": {"type": "object", "required": ["seq", "ts", "actor", "text"]}},
+        "evidence": {"type": "array", "items": {"type": "object", "required": ["kind", "sha256", "present"]}},
+        "checklists": {"type": "array", "items": {"type": "object", "required": ["id", "title", "items", "done",
+                                                                                 "total"]}},
+        "journal_head": {"oneOf": [{"type": "null"}, {"type": "object", "required": ["seq", "hash"]}]},
+        "drafts": {"type": "object", "required": ["authority", "patients"],
+                   "properties": {"authority": _ref("Draft"), "patients": _ref("Draft")}},
+        "timeline": {"type": "array", "items": {"type": "object", "required": ["seq", "ts", "kind", "actor",
+                                                                               "hash"]}}}}]},
+    "StoredFile": {"type": "object", "required": ["sha256", "incident", "name", "kind", "size", "uploaded_at"],
+                   "properties": {
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"}, "incident": {"type": "string"},
+        "name": {"type": "string"}, "stored": {"type": "string"}, "kind": {"type": "string"},
+        "size": {"type": "integer", "minimum": 1}, "uploaded_at": {"type": "string"}, "actor": {"type": "string"},
+        "seq": {"type": ["integer", "null"]}}},
+    "Journaled": {"type": "object", "required": ["incident", "seq", "ts"], "properties": {
+        "incident": {"type": "string"}, "seq": {"type": "integer"}, "ts": {"type": "string"}}},
+}
+SCHEMAS.update(INCIDENT_SCHEMAS)
+
+
+def _incident_paths() -> dict[str, Any]:
+    """``/api/v1/incidents*``: the incident record, its checklists, evidence, drafts and report."""
+    from api.incidents import FILE_CSP, REPORT_CSP, UPLOAD_OVERHEAD
+    from controller.checklists import ITEMS
+    from controller.incident import MAX_UPLOAD_BYTES
+    from controller.reporting import SECTIONS
+
+    inc_id = {"name": "incident_id", "in": "path", "required": True,
+              "description": "an incident id, or `current` for the open one",
+              "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$",
+                         "examples": ["current"]}}
+    lang = {"name": "lang", "in": "query", "required": False,
+            "description": "language of texts; default: the page language (cookie, browser, policy)",
+            "schema": {"enum": ["de", "en"]}}
+    write = {**WRITE_ERRORS, "404": _err("no such incident (or item, or draft kind)"),
+             "409": _err("the incident is closed (incident_closed), or the first request with this "
+                         "Idempotency-Key is still running")}
+    read = {**AUTH_ERRORS, "404": _err("no such incident")}
+    changed = _ok("changed; the incident with its countdown", _ref("Incident"))
+    time_help = "ISO 8601, e.g. 2024-05-03T08:15+02:00 (UTC if no offset); not in the future"
+    keys = sorted({key for kind in SECTIONS.values() for key, _, _ in kind})
+    csp = {"description": "always this restrictive policy", "required": True,
+           "schema": {"const": REPORT_CSP}}
+    r, d = _roles(INCIDENT_PERMISSION), _roles(DEADLINE_PERMISSION)
+    return {
+        "/api/v1/incidents": {
+            "get": {"summary": "all incidents, newest first, with their 72-hour countdown. " + r,
+                    "responses": {"200": _ok("incidents", _ref("IncidentList")), **AUTH_ERRORS}},
+            "post": {"summary": ("open an incident by hand (one is opened on its own by a panic, an isolation or a "
+                                 "high-score detection). If one is open already, that one is answered (200). "
+                                 "`knowledge_at` may only move the moment of knowledge back in time. " + r),
+                     "parameters": [IDEMPOTENCY],
+                     "requestBody": {"required": False, "content": {JSON: {"schema": {
+                         "type": "object", "properties": {
+                             "note": {"type": "string", "maxLength": 5000},
+                             "knowledge_at": {"type": "string", "maxLength": 100, "description": time_help}}}}}},
+                     "responses": {"201": _ok("opened", _ref("Incident")),
+                                   "200": _ok("an incident was open already: that one", _ref("Incident")),
+                                   **WRITE_ERRORS}}},
+        "/api/v1/incidents/{incident_id}": {"get": {
+            "summary": ("the incident: countdown, hosts, actions, detections, notes, evidence, checklists with "
+                        "ticks, drafts of both notifications, the journal timeline and head. " + r),
+            "parameters": [inc_id, lang],
+            "responses": {"200": _ok("incident", _ref("IncidentDetail")), "400": _err("bad lang"), **read}}},
+        "/api/v1/incidents/{incident_id}/notes": {"post": {
+            "summary": "add a note (journaled as incident.note). " + r,
+            "parameters": [inc_id, IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["text"], "properties": {
+                    "text": {"type": "string", "minLength": 1, "maxLength": 5000}}}}}},
+            "responses": {"201": _ok("journaled", _ref("Journaled")), **write}}},
+        "/api/v1/incidents/{incident_id}/photos": {"post": {
+            "summary": (f"upload a photo or file (at most {MAX_UPLOAD_BYTES // (1024 * 1024)} MB), kept under its "
+                        "SHA-256 and journaled as incident.photo. Send multipart/form-data (curl -F "
+                        "file=@foto.jpg -F caption=…). The Idempotency-Key fingerprint is the file's hash, "
+                        "name and caption, so a retry with a new multipart boundary replays. " + r),
+            "parameters": [inc_id, IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {
+                "schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary", "contentMediaType": "application/octet-stream",
+                             "maxLength": MAX_UPLOAD_BYTES},
+                    "caption": {"type": "string", "maxLength": 500}}},
+                "encoding": {"file": {"contentType": "image/*, application/octet-stream"}}}}},
+            "responses": {"201": _ok("stored", _ref("StoredFile")),
+                          **write,
+                          "400": _err("no file field, an empty file, or a caption over 500 characters"),
+                          "413": _err(f"larger than {MAX_UPLOAD_BYTES + UPLOAD_OVERHEAD} bytes in all, or a "
+                                      f"file over {MAX_UPLOAD_BYTES} bytes"),
+                          "415": _err("not multipart/form-data")}}},
+        "/api/v1/incidents/{incident_id}/checklist/{item}": {"post": {
+            "summary": ("tick (or untick with done=false) a checklist item of the guide within this incident; "
+                        "journaled as checklist.tick. " + r),
+            "parameters": [inc_id, {"name": "item", "in": "path", "required": True, "schema": {"enum": list(ITEMS)}},
+                           IDEMPOTENCY],
+            "requestBody": {"required": False, "content": {JSON: {"schema": {
+                "type": "object", "properties": {"done": {"type": "boolean"},
+                                                 "note": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"200": _ok("journaled", {"allOf": [_ref("Journaled"), {
+                "type": "object", "required": ["item", "done"],
+                "properties": {"item": {"type": "string"}, "done": {"type": "boolean"}}}]}), **write}}},
+        "/api/v1/incidents/{incident_id}/drafts/{kind}": {"put": {
+            "summary": ("save edited sections of the authority report (Art. 33) or the patient notification "
+                        "(Art. 34); other sections keep the generated text. The full text is journaled "
+                        "(incident.draft). Keys per kind: " + "; ".join(
+                            f"{k}: {', '.join(s[0] for s in v)}" for k, v in SECTIONS.items()) + ". " + r),
+            "parameters": [inc_id, {"name": "kind", "in": "path", "required": True,
+                                    "schema": {"enum": list(SECTIONS)}}, IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["sections"], "properties": {"sections": {
+                    "type": "object", "propertyNames": {"enum": keys},
+                    "additionalProperties": {"type": "string", "maxLength": 20000}}}}}}},
+            "responses": {"200": _ok("saved", {"allOf": [_ref("Journaled"), {
+                "type": "object", "required": ["kind"], "properties": {"kind": {"enum": list(SECTIONS)}}}]}),
+                **write, "400": _err("bad JSON, or a section this kind does not have")}}},
+        "/api/v1/incidents/{incident_id}/knowledge": {"post": {
+            "summary": ("correct the moment of knowledge; the 72-hour deadline runs from it (journaled as "
+                        "incident.knowledge with the previous value and the reason). " + d),
+            "parameters": [inc_id, IDEMPOTENCY],
+            "requestBody": {"required": True, "content": {JSON: {"schema": {
+                "type": "object", "required": ["knowledge_at"], "properties": {
+                    "knowledge_at": {"type": "string", "minLength": 1, "maxLength": 100, "description": time_help},
+                    "reason": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"200": changed, **write, "400": _err("not a time, in the future, or bad JSON")}}},
+        "/api/v1/incidents/{incident_id}/reported": {"post": {
+            "summary": ("record that the report to the data protection authority was filed; stops the "
+                        "reminders (journaled as incident.reported). " + d),
+            "parameters": [inc_id, IDEMPOTENCY],
+            "requestBody": {"required": False, "content": {JSON: {"schema": {
+                "type": "object", "properties": {
+                    "reference": {"type": "string", "maxLength": 200, "description": "the authority's file number"},
+                    "at": {"type": "string", "maxLength": 100, "description": time_help + "; default: now"}}}}}},
+            "responses": {"200": changed, **write, "400": _err("not a time, in the future, or bad JSON")}}},
+        "/api/v1/incidents/{incident_id}/report": {"get": {
+            "summary": ("the self-contained report (timeline, actions, checklists, detections, evidence with "
+                        "SHA-256, the journal's head hash to check with `notaus journal verify`). HTML inline "
+                        "(or as a download with download=1), PDF as a download rendered by Chromium. Both carry "
+                        "a restrictive Content-Security-Policy: no script, no requests, sandboxed. " + r),
+            "parameters": [inc_id, lang,
+                           {"name": "format", "in": "query", "required": False, "schema": {"enum": ["html", "pdf"]}},
+                           {"name": "download", "in": "query", "required": False,
+                            "description": "any non-empty value: send the HTML as an attachment",
+                            "schema": {"type": "string", "maxLength": 10}}],
+            "responses": {
+                "200": {"description": "the report", "headers": {
+                    "Content-Security-Policy": csp,
+                    "Content-Disposition": {"description": "attachment for PDF and for download=1",
+                                            "schema": {"type": "string"}}},
+                    "content": {"text/html": {"schema": {"type": "string"}},
+                                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": _err("bad format or lang"), **read,
+                "503": _err("PDF asked for but Chromium is missing or failed (pdf_unavailable); HTML works")}}},
+        "/api/v1/incidents/{incident_id}/files/{sha256}": {"get": {
+            "summary": ("an uploaded photo or file by its SHA-256 (listed in the incident's evidence); always an "
+                        "application/octet-stream attachment with a sandboxing CSP. " + r),
+            "parameters": [inc_id, {"name": "sha256", "in": "path", "required": True,
+                                    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}],
+            "responses": {
+                "200": {"description": "the file as uploaded", "headers": {
+                    "Content-Security-Policy": {**csp, "schema": {"const": FILE_CSP}},
+                    "Content-Disposition": {"required": True, "schema": {"type": "string",
+                                                                         "pattern": "^attachment"}}},
+                    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                **{**read, "404": _err("no such incident or file")}}}},
+    }
 
 
 def spec() -> dict[str, Any]:
@@ -329,6 +530,7 @@ def spec() -> dict[str, Any]:
                         "name": {"type": "string", "minLength": 1, "maxLength": 80}}}}}},
                 "responses": {"201": _ok("link", {"type": "object", "required": ["name", "url"]}),
                               **WRITE_ERRORS}}},
+            **_incident_paths(),
             "/healthz": {"get": {"summary": "process liveness (no device calls)", "security": [],
                                  "responses": {"200": _ok("alive", {"type": "object", "required": ["ok"]})}}},
             "/metrics": {"get": {"summary": "Prometheus text format. " + _roles("metrics"),
