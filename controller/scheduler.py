@@ -165,6 +165,8 @@ class Scheduler:
         with _INSTANCES_LOCK:
             if _INSTANCES.get(self.key) is self:
                 del _INSTANCES[self.key]
+        # else the status file keeps saying "running" and `notaus status` shows a stopped service as up
+        self._write_status()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

@@ -102,20 +102,26 @@ def start_simulator(lab: Lab, policy: Path, *, effects: str = "nft") -> subproce
 
 
 def start_service(lab: Lab, policy: Path) -> subprocess.Popen[Any]:
-    """``notaus serve`` in ctrl; returns once its scheduler has planned the enforcement job."""
+    """``notaus serve`` in ctrl; returns once the API listens and the scheduler has planned enforcement."""
     # INFO logging shows each scheduler run in the service's log, which failure messages include
     proc = lab.popen("ctrl", sys.executable, "-u", "-m", "controller.cli", "--config", str(policy), "serve",
                      "--listen", SERVE_LISTEN, env=dict(lab.env, NOTAUS_LOG="INFO"))
     state_dir = Path(str(lab.workdir)) / "state"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"notaus serve exited with {proc.returncode}: {Lab.log_of(proc)[-3000:]}")
+        assert_alive(proc)
         status = read_status(state_dir)
-        if status.get("running") and any(j["id"] == "enforce" for j in status.get("jobs", [])):
+        if ("notaus: listening on" in Lab.log_of(proc) and status.get("running")
+                and any(j["id"] == "enforce" for j in status.get("jobs", []))):
             return proc
         time.sleep(0.1)
-    raise AssertionError(f"notaus serve did not start its scheduler within 30 s: {Lab.log_of(proc)[-3000:]}")
+    raise AssertionError(f"notaus serve did not come up within 30 s: {Lab.log_of(proc)[-3000:]}")
+
+
+def assert_alive(service: subprocess.Popen[Any]) -> None:
+    """A dead service leaves its last status file behind; fail with its log instead of waiting on it."""
+    if service.poll() is not None:
+        raise AssertionError(f"notaus serve exited with {service.returncode}:\n{Lab.log_of(service)[-4000:]}")
 
 
 def _enforce_next_run(status: dict[str, Any]) -> str | None:
@@ -128,6 +134,7 @@ def after_enforcement_pass(p: Practice, timeout: float = ENFORCE_SECONDS + REAPP
     before = _enforce_next_run(p.service_status())
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        assert_alive(p.service)
         status = p.service_status()
         now_next = _enforce_next_run(status)
         if now_next is not None and now_next != before and status.get("enforce", {}).get("active"):
@@ -304,6 +311,7 @@ def test_wrong_router_password_shows_in_status_before_any_panic(wrong_password_p
     started = p.service_status()["updated"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and "last_run" not in p.service_status().get("health", {}):
+        assert_alive(p.service)
         time.sleep(0.1)
     health = p.service_status().get("health", {})
     assert "last_run" in health, f"the service ran no health check within 30 s: {p.service_status()}"
@@ -320,3 +328,9 @@ def test_wrong_router_password_shows_in_status_before_any_panic(wrong_password_p
     assert "password" in warning["message"]                 # says what to do
     logged = [e["data"] for e in p.journal("health") if e["data"]["device"] == "fritzbox"]
     assert logged and logged[0]["ok"] is False and logged[0]["kind"] == "auth_failed", logged
+
+    # a stopped service must not be reported as running
+    p.lab.stop(p.service, timeout=10)
+    assert p.service.returncode == 0, Lab.log_of(p.service)[-3000:]
+    code, status = p.cli("status")
+    assert status["service"]["running"] is False and status["service"]["jobs"] == [], status["service"]
