@@ -6,15 +6,29 @@ sleep * (1 - U(0, j))), Sliver *adds* up to N seconds, callbacks get missed (gap
 multiples of the period), taskings add bursts of extra connections, and slow beacons never fill
 RITA's 24-hour histogram. This scorer therefore:
 
-1. merges bursts (connections a small fraction of the typical gap apart) into one callback;
+1. merges bursts (connections a small fraction of the typical gap apart) into one callback; the
+   threshold is relative to the gaps, never a fixed second (a fixed 1 s merged a third of the gaps
+   of busy random traffic and made it look regular);
 2. estimates the period robustly and explains each gap as ``k`` periods (``k - 1`` missed);
 3. scores how much of the gap sequence such a period explains (gaps far shorter than the
    period are what aperiodic traffic has and beacons do not), how many callbacks had to be
-   assumed missing, and how wide the sleep range is relative to its maximum (bounded jitter up
+   assumed missing (square-root penalty only: randomness is judged by step 5, which folding
+   cannot fool), and how wide the sleep range is relative to its maximum (bounded jitter up
    to 50 % keeps full marks; memoryless traffic spreads wider);
 4. scales by confidence in the number of gaps seen, so a score exists after a handful of
    callbacks but only reaches the isolate band with more evidence;
-5. nudges by how constant the bytes per connection are.
+5. caps the score by the evidence *against randomness*: live mode rescores every pair as
+   connections arrive, so a score that random traffic reaches by chance at some point will be
+   reached by some pair every day. Memoryless (Poisson) traffic has exponential gaps - many short
+   ones - while a beacon's sleeps are bounded below (Cobalt Strike: >= (1 - j) * sleep). The test
+   statistic is the smallest gap over the mean gap (Greenwood/spacings family): for ``n``
+   exponential gaps P(min / mean >= c) = (1 - c)^(n - 1) exactly, so -log10 of that probability
+   says how surprising the regularity is if the traffic were random. A few outlying gaps (an
+   unmerged tasking burst, a PC asleep overnight) may be left out; that is paid for with the
+   number of ways to choose them (union bound), so the bound stays valid. The alert band needs
+   p <= 1e-4, the isolate band p <= 1e-6: a CS beacon with 50 % jitter gets there after about a
+   dozen callbacks, a tight one after six;
+6. nudges by how constant the bytes per connection are.
 """
 
 from __future__ import annotations
@@ -28,9 +42,11 @@ from dataclasses import dataclass, field
 class ScoringConfig:
     min_connections: int = 6
     full_confidence_gaps: int = 11          # gaps needed for full confidence
-    burst_fraction: float = 0.1             # gaps < this * q75(gap) are the same callback ...
+    burst_fraction: float = 0.05            # gaps < this * q75(gap) are the same callback ...
     burst_cap_s: float = 10.0               # ... but never more than this
-    burst_floor_s: float = 1.0              # and always merge starts closer than this (page loads)
+    burst_floor_s: float = 0.0              # and always merge starts closer than this
+    evidence_base: float = 0.3              # score cap = base + slope * evidence (-log10 p under Poisson):
+    evidence_slope: float = 0.1             # alert 0.7 needs p <= 1e-4, isolate 0.9 needs p <= 1e-6
     long_connection_s: float = 3600.0       # report connections open longer than this
     long_connection_full_s: float = 86400.0  # ... with score 1.0 at this duration
     strobe_connections: int = 1000          # this many connection starts on one pair ...
@@ -46,6 +62,7 @@ class TimingResult:
     merged: int
     early: int
     jitter: float
+    evidence: float = 0.0                   # -log10 P(this regular | Poisson traffic), upper bound
     why: list[str] = field(default_factory=list)
 
 
@@ -67,6 +84,65 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.1f} s"
 
 
+def _log10_ratio_p(m: int, ratio: float) -> float:
+    """log10 P(max / min <= ratio) for ``m`` i.i.d. exponentials: m/(R-1) * B(m/(R-1), m)."""
+    a = m / max(ratio - 1.0, 1e-9)
+    return (math.log(a) + math.lgamma(a) + math.lgamma(m) - math.lgamma(a + m)) / _LN10
+
+
+_LN10 = math.log(10)
+_LOG10_W_PLAIN = math.log10(0.35)         # alpha share of each untrimmed test ...
+_W_TRIMMED = 0.3                          # ... and of all trimmed variants together
+
+
+def randomness_evidence(quiet: Sequence[float], max_trim_low: int = 2) -> float:
+    """-log10 of an upper bound on P(gaps this regular) if the connections were a Poisson process.
+
+    ``quiet`` are the times from the end of one burst to the next connection beyond the merge
+    threshold; for Poisson traffic they are independent exponentials (memorylessness), for a beacon
+    they are bounded below by its shortest sleep (and, without missed callbacks, above by its
+    longest). Two exact tests for ``m`` exponentials:
+
+    * smallest over mean: P(min / mean >= c) = (1 - c)^(m - 1) - keeps its power when callbacks
+      are missed (long gaps only raise the mean);
+    * largest over smallest: P(max / min <= R) = m/(R-1) * B(m/(R-1), m) - the stronger one for a
+      few callbacks with wide jitter (Cobalt Strike 50 %: R <= 2).
+
+    Up to ``max_trim_low`` of the smallest and a tenth of the largest gaps may be left out (an
+    unmerged tasking burst, missed callbacks, a night off); the union bound over which ``d`` gaps
+    were left out multiplies the probability by C(n, d). The two untrimmed tests get 35 % of the
+    error budget each, the trimmed variants share the rest (weighted Bonferroni). O(n log n).
+    """
+    n = len(quiet)
+    if n < 2:
+        return 0.0
+    h = sorted(quiet)
+    if h[0] <= 0:
+        h = [max(v, 1e-9) for v in h]
+    prefix = [0.0]
+    acc = 0.0
+    for v in h:
+        acc += v
+        prefix.append(acc)
+    variants = [(lo, hi) for lo in range(min(max_trim_low, n - 2) + 1)
+                for hi in sorted({0, 1, 2, n // 10}) if n - lo - hi >= 2]
+    log_w_trimmed = math.log10(_W_TRIMMED / max(1, 2 * (len(variants) - 1)))
+    best = 0.0                              # smallest log10 (p / weight) over the variants tried
+    for lo, hi in variants:
+        m = n - lo - hi
+        mean = (prefix[n - hi] - prefix[lo]) / m
+        c = h[lo] / mean
+        log_p_min = (m - 1) * math.log10(max(1.0 - c, 1e-12))
+        log_p_ratio = _log10_ratio_p(m, h[n - hi - 1] / h[lo])
+        if lo == 0 and hi == 0:
+            cost = -_LOG10_W_PLAIN
+        else:
+            cost = (lo + hi and (math.lgamma(n + 1) - math.lgamma(lo + hi + 1)
+                                 - math.lgamma(n - lo - hi + 1)) / _LN10) - log_w_trimmed
+        best = min(best, log_p_min + cost, log_p_ratio + cost)
+    return -best
+
+
 def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig()) -> TimingResult | None:
     """Score a sequence of connection start times; None if there is too little to say anything."""
     if len(timestamps) < cfg.min_connections:
@@ -76,13 +152,16 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
     q75 = _quantile(sorted(raw), 0.75)
     merge_below = min(cfg.burst_cap_s, max(cfg.burst_floor_s, cfg.burst_fraction * q75))
     events = [ts[0]]
+    quiet: list[float] = []                # from a callback's last connection to the next callback
     for t, gap in zip(ts[1:], raw, strict=False):
         if gap > merge_below:
             events.append(t)
+            quiet.append(gap - merge_below)
     merged = len(ts) - len(events)
-    gaps = [b - a for a, b in zip(events, events[1:], strict=False)]
     if len(events) < cfg.min_connections:
         return None
+    gaps = [b - a for a, b in zip(events, events[1:], strict=False)]
+    evidence = randomness_evidence(quiet)
 
     sgaps = sorted(gaps)
     p0 = _quantile(sgaps, 0.5)
@@ -110,7 +189,7 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
         if k == 1:
             single.append(g)
     if not per_sleep:
-        return TimingResult(0.0, period, len(events), missed, merged, early, 1.0)
+        return TimingResult(0.0, period, len(events), missed, merged, early, 1.0, evidence)
     # Folded gaps (g / k) always land within 0.75..1.25 periods, whatever the traffic: measuring the
     # spread on them would make memoryless traffic look regular. Use the unfolded gaps when there are enough.
     if len(single) >= 3:
@@ -124,7 +203,10 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
     missed_frac = missed / (len(gaps) + missed)
     jitter_term = min(1.0, max(0.0, (0.75 - jitter) / 0.30))
     confidence = min(1.0, 0.5 + 0.5 * len(gaps) / cfg.full_confidence_gaps)
-    score = (1 - early_frac) ** 2 * (1 - missed_frac) * jitter_term * confidence
+    score = (1 - early_frac) ** 2 * math.sqrt(1 - missed_frac) * jitter_term * confidence
+    cap = cfg.evidence_base + cfg.evidence_slope * evidence
+    capped = score > cap
+    score = min(score, cap)
 
     why = [f"regelmäßig etwa alle {_fmt_s(period)} (Streuung {jitter * 100:.0f} %)",
            f"{len(events)} Rückmeldungen"]
@@ -134,9 +216,11 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
         why.append(f"{merged} Zusatzverbindungen als Bündel gezählt")
     if early:
         why.append(f"{early} unregelmäßig kurze Abstände")
-    if confidence < 1.0:
+    if capped:
+        why.append("Abstände könnten noch Zufall sein - Einschätzung vorläufig")
+    elif confidence < 1.0:
         why.append("noch wenige Rückmeldungen - Einschätzung vorläufig")
-    return TimingResult(score, period, len(events), missed, merged, early, jitter, why)
+    return TimingResult(score, period, len(events), missed, merged, early, jitter, evidence, why)
 
 
 def size_consistency(sizes: Sequence[float]) -> float:
