@@ -323,7 +323,9 @@ def _incident_paths() -> dict[str, Any]:
             "requestBody": {"required": True, "content": {JSON: {"schema": {
                 "type": "object", "required": ["knowledge_at"], "properties": {
                     "knowledge_at": {"type": "string", "minLength": 1, "maxLength": 100, "description": time_help},
-                    "reason": {"type": "string", "maxLength": 500}}}}}},
+                    "reason": {"type": "string", "maxLength": 500}}},
+                "example": {"knowledge_at": "2024-05-03T08:15+02:00",
+                            "reason": "Lösegeldforderung am Empfang gesehen, bevor der Knopf gedrückt wurde"}}}},
             "responses": {"200": changed, **write, "400": _err("not a time, in the future, or bad JSON")}}},
         "/api/v1/incidents/{incident_id}/reported": {"post": {
             "summary": ("record that the report to the data protection authority was filed; stops the "
@@ -332,7 +334,8 @@ def _incident_paths() -> dict[str, Any]:
             "requestBody": {"required": False, "content": {JSON: {"schema": {
                 "type": "object", "properties": {
                     "reference": {"type": "string", "maxLength": 200, "description": "the authority's file number"},
-                    "at": {"type": "string", "maxLength": 100, "description": time_help + "; default: now"}}}}}},
+                    "at": {"type": "string", "maxLength": 100, "description": time_help + "; default: now"}}},
+                "example": {"reference": "LDA-2024-0815", "at": "2024-05-04T10:00+02:00"}}}},
             "responses": {"200": changed, **write, "400": _err("not a time, in the future, or bad JSON")}}},
         "/api/v1/incidents/{incident_id}/report": {"get": {
             "summary": ("the self-contained report (timeline, actions, checklists, detections, evidence with "

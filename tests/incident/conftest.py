@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 import yaml
+from flask import Flask
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from api.app import create_app  # noqa: E402
 from controller.engine import Engine  # noqa: E402
 from controller.incident import IncidentManager  # noqa: E402
 from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
@@ -82,3 +85,25 @@ def incidents(engine: Engine) -> Iterator[IncidentManager]:
         yield mgr
     finally:
         mgr.close()
+
+
+@pytest.fixture
+def app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
+    """The real app (incidents blueprint registered by ``create_app``) on the real engine."""
+    application = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0})
+    application.testing = True
+    try:
+        yield application
+    finally:
+        application.extensions["notaus"].close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def bearer(app: Flask, role: str, name: str | None = None) -> dict[str, str]:
+    """A new token of ``role`` as an Authorization header."""
+    token = app.extensions["notaus"].tokens.create(role, name or f"t-{role}")
+    return {"Authorization": f"Bearer {token}"}

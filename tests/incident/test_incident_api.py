@@ -3,38 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from api.incidents import bp
-from controller.engine import Engine
-
-
-@pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0})
-    if "incidents" not in application.blueprints:
-        application.register_blueprint(bp)
-    application.testing = True
-    try:
-        yield application
-    finally:
-        application.extensions["notaus"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def bearer(app: Flask, role: str) -> dict[str, str]:
-    token = app.extensions["notaus"].tokens.create(role, f"t-{role}")
-    return {"Authorization": f"Bearer {token}"}
+from .conftest import bearer
 
 
 def test_isolation_through_the_api_opens_an_incident_and_staff_work_it(app: Flask, client: FlaskClient) -> None:
