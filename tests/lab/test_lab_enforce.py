@@ -255,7 +255,6 @@ def test_router_reboot_during_panic_is_recut_by_the_service(router_practice: Pra
     reapplied = [e["data"] for e in p.journal("device.result", after=mark)
                  if e["data"]["operation"] == "enforce" and e["data"]["action"] == "cut_wan"]
     assert reapplied and reapplied[-1]["outcome"] == "done", reapplied
-    assert all(e["actor"] == "system" for e in drifts)     # nobody pressed anything
 
     code, status = p.cli("status")
     assert code == 0 and status["contained"] is True and status["drift"] == [], status
