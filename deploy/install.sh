@@ -91,7 +91,12 @@ else
     # shellcheck disable=SC2086
     [ -x "$OPT/venv/bin/python" ] || python3 -m venv $VENV_ARGS "$OPT/venv"
     # shellcheck disable=SC2086
-    "$OPT/venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_ARGS "$OPT/src"
+    "$OPT/venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_ARGS "$OPT/src" || {
+        echo "install.sh: pip could not install notaus and its dependencies – check the internet connection" \
+             "(pypi.org), a proxy or inspecting firewall (PIP_INDEX_URL, PIP_CERT), or install offline with" \
+             "--link-source; then run install.sh again" >&2; exit 1; }
+    # pip builds in the tree: leftovers would be packed into the next build after a repair run
+    rm -rf "$OPT/src/build" "$OPT/src/"*.egg-info
 fi
 "$OPT/venv/bin/python" -c 'import controller.cli, api.app' || {
     echo "install.sh: the installed notaus does not import; see the messages above" >&2; exit 1; }
@@ -155,9 +160,16 @@ chmod 0600 "$VAR"/tokens.sqlite* 2>/dev/null || true
 
 # ---------------------------------------------------------------- start
 if [ "$R" = "" ] && [ "$START" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then
-    systemctl daemon-reload
-    systemctl enable --now notaus.service
-    say "service started; check with: notaus doctor --config /etc/notaus/policy.yaml"
+    if [ -d /run/systemd/system ]; then
+        systemctl daemon-reload
+        systemctl enable --now notaus.service
+        say "service started; check with: notaus doctor --config /etc/notaus/policy.yaml"
+    else
+        # no running systemd: a chroot building an SD-card image, a container. Enabling works offline;
+        # daemon-reload and start would fail here.
+        systemctl enable notaus.service
+        say "systemd is not running here (image/chroot): enabled, starts at the next boot"
+    fi
 else
     say "not started (--no-start or --root); start with: systemctl enable --now notaus"
 fi

@@ -29,7 +29,10 @@ if ! (cd "$STAGE" && sha256sum --quiet -c SHA256SUMS); then
     echo "restore.sh: the backup is damaged or was changed (SHA-256 mismatch) – nothing restored" >&2
     exit 1
 fi
-if [ -z "$R" ] && command -v systemctl >/dev/null 2>&1; then systemctl stop notaus.service 2>/dev/null || true; fi
+# a running systemd only (not in a chroot building an image, where stop/start cannot work)
+SYSTEMD_UP=0
+if [ -z "$R" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then SYSTEMD_UP=1; fi
+if [ "$SYSTEMD_UP" -eq 1 ]; then systemctl stop notaus.service 2>/dev/null || true; fi
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 for d in etc/notaus var/lib/notaus; do
     [ -d "$STAGE/$d" ] || continue
@@ -53,5 +56,5 @@ print(f"notaus: journal {'OK' if res.ok else 'BROKEN'}: {res.checked} entries, h
 sys.exit(0 if res.ok else 1)
 PY
 fi
-if [ -z "$R" ] && [ "$START" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then systemctl start notaus.service; fi
+if [ "$SYSTEMD_UP" -eq 1 ] && [ "$START" -eq 1 ]; then systemctl start notaus.service; fi
 echo "notaus: restored from $FILE (previous files kept as *.before-restore-$STAMP)"

@@ -15,11 +15,16 @@ while [ $# -gt 0 ]; do
     esac
 done
 R=$(cd "$ROOT" && pwd); R=${R%/}
-if [ -z "$R" ] && command -v systemctl >/dev/null 2>&1; then
+SYSTEMD_UP=0
+if [ -z "$R" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then SYSTEMD_UP=1; fi
+if [ "$SYSTEMD_UP" -eq 1 ]; then
     systemctl disable --now notaus.service 2>/dev/null || true
+elif [ -z "$R" ] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable notaus.service 2>/dev/null || true     # chroot/image: works offline
 fi
-rm -f "$R/etc/systemd/system/notaus.service"
-if [ -z "$R" ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi
+# enablement links that systemctl could not see (a --root install, a unit edited by hand)
+rm -f "$R/etc/systemd/system/notaus.service" "$R"/etc/systemd/system/*.wants/notaus.service
+if [ "$SYSTEMD_UP" -eq 1 ]; then systemctl daemon-reload || true; fi
 rm -rf "$R/opt/notaus"
 if [ "$PURGE" -eq 1 ]; then
     rm -rf "$R/etc/notaus" "$R/var/lib/notaus"

@@ -26,10 +26,13 @@ R=$(cd "$ROOT" && pwd); R=${R%/}
 [ -d "$R/opt/notaus" ] || { echo "upgrade.sh: notaus is not installed under $ROOT – use install.sh" >&2; exit 1; }
 mkdir -p "$R/var/lib/notaus/backups"
 "$HERE/backup.sh" --root "$ROOT" -o "$R/var/lib/notaus/backups/pre-upgrade-$(date -u +%Y%m%dT%H%M%SZ).tar.gz"
-if [ -z "$R" ] && command -v systemctl >/dev/null 2>&1; then systemctl stop notaus.service || true; fi
+# a running systemd only (not in a chroot building an image, where stop/start cannot work)
+SYSTEMD_UP=0
+if [ -z "$R" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then SYSTEMD_UP=1; fi
+if [ "$SYSTEMD_UP" -eq 1 ]; then systemctl stop notaus.service || true; fi
 # shellcheck disable=SC2086
 "$SRC/deploy/install.sh" --root "$ROOT" --source "$SRC" --no-start $PASS
-if [ -z "$R" ] && [ "$START" -eq 1 ] && command -v systemctl >/dev/null 2>&1; then
+if [ "$SYSTEMD_UP" -eq 1 ] && [ "$START" -eq 1 ]; then
     systemctl daemon-reload
     systemctl start notaus.service
     "$R/opt/notaus/venv/bin/notaus" --config /etc/notaus/policy.yaml doctor || true
