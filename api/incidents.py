@@ -467,8 +467,11 @@ def incident_page(incident_id: str) -> Response:
     mgr = _mgr()
     inc = _incident(mgr, incident_id)
     lang = _lang()
+    # the form shows and takes the box's wall clock *with* its offset: a bare "08:15" would be read as UTC
+    knowledge_local = parse_time(inc.knowledge_at).astimezone().isoformat(timespec="minutes")
     return _render("incidents/detail.html", caller, inc=inc, s=_summary(mgr, inc, lang),
-                   can_write=inc.is_open, can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
+                   knowledge_local=knowledge_local, can_write=inc.is_open,
+                   can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
                    error=request.args.get("error", ""))
 
 

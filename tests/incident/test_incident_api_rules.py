@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
@@ -217,3 +218,21 @@ def test_page_forms_follow_the_same_split(app: Flask, client: FlaskClient) -> No
     r = client.post(f"/incidents/{inc}/photos", data={"file": (io.BytesIO(big), "riesig.jpg"), "csrf": csrf.value},
                     content_type="multipart/form-data")
     assert r.status_code == 303 and "20%20MB" in r.headers["Location"]
+
+
+def test_knowledge_form_round_trips_with_the_time_zone(app: Flask, client: FlaskClient) -> None:
+    """Saving the form unchanged must not move the deadline (the field carries its UTC offset)."""
+    provider_token = app.extensions["notaus"].tokens.create("provider", "it-mueller")
+    headers = {"Authorization": f"Bearer {provider_token}"}
+    inc = _open(client, headers)
+    before = client.get(f"/api/v1/incidents/{inc}", headers=headers).get_json()["knowledge_at"]
+    client.set_cookie("notaus_session", provider_token)
+    page = client.get(f"/incidents/{inc}").get_data(as_text=True)
+    value = re.search(r'name="knowledge_at" value="([^"]+)"', page)
+    assert value and re.search(r"[+-]\d\d:\d\d$", value.group(1))
+    csrf = client.get_cookie("notaus_csrf")
+    assert csrf is not None
+    r = client.post(f"/incidents/{inc}/knowledge", data={"knowledge_at": value.group(1), "csrf": csrf.value})
+    assert r.status_code == 303 and "error=" not in r.headers["Location"]
+    after = client.get(f"/api/v1/incidents/{inc}", headers=headers).get_json()["knowledge_at"]
+    assert datetime.fromisoformat(after) == datetime.fromisoformat(before).replace(second=0, microsecond=0)
