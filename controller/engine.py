@@ -8,13 +8,16 @@ ever said of something a device confirmed.
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import logging
+import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,6 +76,8 @@ class Engine:
         self._executor = ThreadPoolExecutor(max_workers=max(8, 3 * len(drivers)), thread_name_prefix="notaus-dev")
         self._dev_locks = {name: threading.RLock() for name in drivers}
         self._op_lock = threading.RLock()
+        self._op_depth = 0
+        self._lock_fd: int | None = None
         self._telephony: dict[str, Telephony] = {}
         self._router_hosts: dict[str, list[Host]] = {}
         self._open_errors: dict[str, str] = {}
@@ -139,6 +144,44 @@ class Engine:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.journal.close()
         self.state.close()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One state-changing operation at a time, across threads *and* processes.
+
+        The CLI and the service each have an engine on the same state; without this, the service's
+        enforcement pass could re-cut what a CLI ``restore`` just restored, or journal a panic still
+        in progress as drift. A process that hangs must not block a panic: after a bounded wait the
+        operation goes ahead and the journal says so.
+        """
+        with self._op_lock:
+            if self._op_depth == 0:
+                self._lock_fd = self._file_lock()
+            self._op_depth += 1
+            try:
+                yield
+            finally:
+                self._op_depth -= 1
+                if self._op_depth == 0 and self._lock_fd is not None:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+
+    def _file_lock(self) -> int | None:
+        path = Path(self.state.path).with_name("operations.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        deadline = time.monotonic() + 2 * self.settings.parallel_timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    self.journal.append("warning", {"what": "operations.lock", "message": (
+                        "another notaus process held the operations lock too long; going ahead without it")})
+                    return None
+                time.sleep(0.02)
 
     def reassert(self) -> list[dict[str, Any]]:
         """After a restart: make the devices match the persisted desired state again."""
@@ -346,7 +389,7 @@ class Engine:
 
     def panic(self, profile: str = "full", *, actor: str) -> OperationResult:
         started = time.monotonic()
-        with self._op_lock:
+        with self._exclusive():
             self.journal.append("panic.request", {"profile": profile}, actor=actor)
             try:
                 plan = self.plan_panic(profile)
@@ -396,8 +439,8 @@ class Engine:
 
             def keep_memo(memo: Any) -> None:
                 def upd(d: dict[str, Any]) -> None:
-                    entry = d["wan_cut"].setdefault(name, {"since": _now(), "memo": None})
-                    if not entry.get("memo") and isinstance(memo, dict):
+                    entry = d["wan_cut"].get(name)   # gone if a restore came in between: do not revive it
+                    if entry is not None and not entry.get("memo") and isinstance(memo, dict):
                         entry["memo"] = memo   # never overwrite the pre-cut trigger with our own "Manual"
                 self.state.update(upd)
             return lambda: self._step(st, drv_r.cut_wan, self._wan_is(name, "down"), keep_memo, operation)
@@ -456,7 +499,7 @@ class Engine:
         if not reason.strip():
             return OperationResult("restore", "refused", message="a reason is required to restore")
         started = time.monotonic()
-        with self._op_lock:
+        with self._exclusive():
             self.journal.append("restore.request", {"reason": reason, "stage": stage}, actor=actor)
             steps: list[Step] = []
             removed: dict[str, Any] = {}
@@ -615,7 +658,7 @@ class Engine:
     def isolate(self, host: str, *, actor: str, reason: str = "", source: str = "manual",
                 evidence: dict[str, Any] | None = None, method: str = "auto") -> OperationResult:
         started = time.monotonic()
-        with self._op_lock:
+        with self._exclusive():
             self.journal.append("isolate.request", {"host": host, "reason": reason, "source": source,
                                                     "method": method, "evidence": evidence or {}}, actor=actor)
             try:
@@ -675,7 +718,7 @@ class Engine:
 
     def release(self, host: str, *, actor: str, reason: str = "") -> OperationResult:
         started = time.monotonic()
-        with self._op_lock:
+        with self._exclusive():
             self.journal.append("release.request", {"host": host, "reason": reason}, actor=actor)
             desired = self.state.desired()
             key = self._isolation_key(host, desired)
@@ -745,6 +788,7 @@ class Engine:
             obs = dict(observed.get(d.name, {}))
             obs.pop("port_vlans", None)
             obs.pop("wan_detail", None)
+            obs.pop("wan_trigger", None)
             if d.name in self._health and not self._health[d.name].get("ok", True):
                 obs["health"] = self._health[d.name].get("message")
             devices.append(obs)
@@ -763,7 +807,7 @@ class Engine:
 
     def enforce(self) -> list[dict[str, Any]]:
         """Close the gap between desired and observed: journal each drift, then re-apply it."""
-        with self._op_lock:
+        with self._exclusive():
             desired = self.state.desired()
             if not self.state.is_active():
                 return []
@@ -778,6 +822,7 @@ class Engine:
             results = self._run_parallel(jobs, steps_of, "enforce")
             for drift, res in zip(drifts, _align(gaps, results), strict=False):
                 drift["reapplied"] = res.outcome if res else "unknown"
+            self.journal.append("enforce.result", {"drifts": drifts})
             self._status_cache = None
             self._emit("drift", {"drifts": drifts})
             return drifts

@@ -7,6 +7,7 @@ are both built on these two, so "contained" and "drift" can never disagree.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,6 +24,7 @@ def observe(engine: Engine) -> dict[str, dict[str, Any]]:
     """Read every device in parallel, bounded; what cannot be read is 'unknown', never guessed."""
     desired = engine.state.desired()
     blocked_ips = sorted(desired["router_blocks"])
+    cut_routers = set(desired["wan_cut"])
 
     def observe_router(name: str, drv: RouterDriver) -> dict[str, Any]:
         obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
@@ -36,6 +38,10 @@ def observe(engine: Engine) -> dict[str, dict[str, Any]]:
         except DriverError as exc:
             obs.update(reachable=False, error=str(exc))
             return obs
+        if name in cut_routers:
+            # not every router has a trigger; then the WAN state alone must do
+            with contextlib.suppress(DriverError):
+                obs["wan_trigger"] = engine._call(name, drv.wan_trigger)
         try:
             nets = engine._call(name, drv.wlan_status)
             obs["wlan"] = "on" if any(n.enabled for n in nets) else "off"
@@ -88,6 +94,10 @@ def find_gaps(desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> l
         if obs.get("wan") != "down":
             gaps.append({"device": router, "what": "wan", "expected": "down", "observed": obs.get("wan", "unknown"),
                          "step": Step(router, "cut_wan")})
+        elif obs.get("wan_trigger") not in (None, "Manual"):
+            # down right now but set to dial again (rebooted box, someone pressed "reconnect"): re-cut first
+            gaps.append({"device": router, "what": "wan", "expected": "down (trigger Manual)",
+                         "observed": f"down, trigger {obs['wan_trigger']}", "step": Step(router, "cut_wan")})
     for router in desired["wlan_off"]:
         obs = observed.get(router, {})
         if obs.get("wlan") not in ("off", "unknown") or not obs.get("reachable", False):

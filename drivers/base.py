@@ -197,6 +197,14 @@ class RouterDriver(Driver):
         """
         raise NotSupported(f"{self.name}: cutting the internet is not possible on this router")
 
+    def wan_trigger(self) -> str:
+        """What makes the WAN reconnect (FRITZ!Box: ``AlwaysOn``/``OnDemand``/``Manual``).
+
+        Lets drift be seen *before* a rebooted router has dialled again: a cut WAN whose trigger is
+        no longer ``Manual`` will come back by itself.
+        """
+        raise NotSupported(f"{self.name}: this router does not report its connection trigger")
+
     def restore_wan(self, memo: dict[str, Any] | None = None) -> None:
         raise NotSupported(f"{self.name}: restoring the internet is not possible on this router")
 

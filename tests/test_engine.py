@@ -203,3 +203,41 @@ hosts: [{{name: pc, ip: 192.168.2.20, mac: "aa:bb:cc:dd:ee:20", role: workstatio
             assert engine.status()["devices"][0]["wan"] == "down"
         finally:
             engine.close()
+
+
+def test_enforce_in_the_service_never_undoes_a_cli_restore(fritz_sim: Tr064Simulator,
+                                                          make_engine: Callable[..., Engine]) -> None:
+    """Two processes' engines on one state dir: the service's slow enforcement pass overlaps a restore
+    from the CLI. The operations lock orders them; the practice must end up online, as restore said."""
+    import threading
+
+    service, cli = make_engine(fritz_sim.port), make_engine(fritz_sim.port)
+    assert cli.panic("full", actor="cli").outcome == "done"
+    drv = service.routers()["fritzbox"]
+    read_wan = drv.wan_status
+
+    def busy_box_read() -> str:          # a busy box answers slowly (retry, re-authentication)
+        time.sleep(1.0)
+        return read_wan()
+    drv.wan_status = busy_box_read        # type: ignore[method-assign]
+    out: dict[str, list[dict[str, object]]] = {}
+    t = threading.Thread(target=lambda: out.setdefault("drifts", service.enforce()))
+    t.start()
+    time.sleep(0.2)
+    assert cli.restore(actor="cli", reason="clean").outcome == "done"
+    t.join()
+    drv.wan_status = read_wan             # type: ignore[method-assign]
+    time.sleep(0.5)
+    assert fritz_sim.snapshot()["wan"]["status"] == "Connected"
+    assert not service.state.is_active() and service.enforce() == []
+    # and no drift was journaled for the panic the CLI had in flight
+    assert not cli.journal.entries(kind="drift")
+
+
+def test_reboot_seen_before_the_box_dials_again(engine: Engine, fritz_sim: Tr064Simulator) -> None:
+    """While down after a reboot the trigger is AlwaysOn again: that is drift already."""
+    assert engine.panic("full", actor="test").outcome == "done"
+    fritz_sim.state.wan.trigger = "AlwaysOn"       # what a reboot resets; the line is still down
+    drifts = engine.enforce()
+    assert drifts and drifts[0]["expected"] == "down (trigger Manual)" and drifts[0]["reapplied"] == "done"
+    assert fritz_sim.snapshot()["wan"]["trigger"] == "Manual"

@@ -126,7 +126,9 @@ def test_enforcement_job_runs_on_its_own(engine: Engine, sim: Tr064Simulator) ->
         sim.simulate_user_reconnect()
         wait_for(lambda: engine.journal.entries(kind="drift"), what="drift journaled by the enforce job")
         wait_for(lambda: wan(sim) == "Disconnected", what="WAN cut again")
-        assert read_status(db_of(engine).parent)["enforce"]["drift_total"] >= 1
+        # the job writes its status after its read-back: wait for it rather than read once
+        wait_for(lambda: read_status(db_of(engine).parent)["enforce"].get("drift_total", 0) >= 1,
+                 what="drift counted in the service status")
     finally:
         sched.shutdown()
 
