@@ -8,6 +8,7 @@ from pathlib import Path
 
 from controller.engine import Engine
 from controller.journal import Journal
+from drivers.base import WanState
 from drivers.sim.tr64 import Tr064Simulator
 
 
@@ -216,7 +217,7 @@ def test_enforce_in_the_service_never_undoes_a_cli_restore(fritz_sim: Tr064Simul
     drv = service.routers()["fritzbox"]
     read_wan = drv.wan_status
 
-    def busy_box_read() -> str:          # a busy box answers slowly (retry, re-authentication)
+    def busy_box_read() -> WanState:     # a busy box answers slowly (retry, re-authentication)
         time.sleep(1.0)
         return read_wan()
     drv.wan_status = busy_box_read        # type: ignore[method-assign]
