@@ -45,6 +45,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "metrics": frozenset({"provider", "admin"}),
     "kiosk": frozenset({"provider", "admin"}),
     "policy": frozenset({"provider", "admin"}),
+    "incident": frozenset({"staff", "provider", "admin"}),
+    "incident_deadline": frozenset({"provider", "admin"}),   # moves the legal 72-hour clock
 }
 
 ENROLL_MINUTES = 30
