@@ -357,8 +357,12 @@ class IncidentManager:
 
     # -------------------------------------------------------------------------------- changing
     def _require_open(self, incident_id: str) -> Incident:
+        """A closed incident's record is final (the report was based on it); CLI and API alike refuse."""
         self.sync()
-        return self.get(incident_id)
+        inc = self.get(incident_id)
+        if not inc.is_open:
+            raise ValueError(f"incident {inc.id} is closed; its record can no longer be changed")
+        return inc
 
     def set_knowledge(self, incident_id: str, when: str, *, actor: str, reason: str = "") -> Incident:
         """Correct the moment of knowledge (e.g. staff saw the ransom note before pressing the button)."""
