@@ -6,9 +6,10 @@
 #   sudo deploy/chroot-test.sh cleanup DIR           # unmount anything left under DIR, remove DIR
 #
 # prepare: debootstrap --variant=minbase from the Debian mirror this machine's apt already uses
-# (/etc/apt/sources.list*), with python3, python3-venv and systemd; the result is kept as a tarball in
-# $NOTAUS_CHROOT_CACHE (default /var/cache/notaus-test) and reused for 30 days. The host's resolv.conf
-# and CA bundle are copied in, so pip inside reaches PyPI through the same network as the host.
+# (/etc/apt/sources.list*, or $NOTAUS_CHROOT_MIRROR, e.g. a local apt cache), with python3,
+# python3-venv and systemd; the result is kept as a tarball in $NOTAUS_CHROOT_CACHE (default
+# /var/cache/notaus-test) and reused for 30 days. The host's resolv.conf and CA bundle are copied in,
+# so pip inside reaches PyPI through the same network as the host.
 # Exit code 77 = cannot be done here (no debootstrap, mirror or PyPI unreachable): callers skip.
 #
 # run: CMD runs in private mount and PID namespaces with its own /proc, so no mount outlives it,
@@ -22,14 +23,14 @@ INCLUDE=python3,python3-venv,systemd
 CACHE=${NOTAUS_CHROOT_CACHE:-/var/cache/notaus-test}
 MAX_AGE_DAYS=30
 NET_TIMEOUT=20          # seconds for one reachability probe
-APT_TIMEOUT=180         # seconds for apt-get update / install of debootstrap
-DEBOOTSTRAP_TIMEOUT=420 # seconds for one debootstrap run
+APT_TIMEOUT=120         # seconds for apt-get update / install of debootstrap
+DEBOOTSTRAP_TIMEOUT=360 # seconds for one debootstrap run
 
 say() { printf 'chroot-test: %s\n' "$*" >&2; }
 unavailable() { printf 'chroot-test: SKIP: %s\n' "$*" >&2; exit 77; }
 die() { printf 'chroot-test: %s\n' "$*" >&2; exit 1; }
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 # The first Debian mirror URI that apt on this machine uses for $SUITE (one-line .list and deb822
 # .sources files; entries with Enabled: no are ignored).
@@ -96,7 +97,7 @@ ensure_cache() {
         return 0
     fi
     ensure_debootstrap
-    mirror=$(apt_mirror | head -n 1)
+    mirror=${NOTAUS_CHROOT_MIRROR:-$(apt_mirror | head -n 1)}
     [ -n "$mirror" ] || unavailable "no Debian mirror for $SUITE in /etc/apt/sources.list*"
     probe "${mirror%/}/dists/$SUITE/Release" || unavailable "the Debian mirror $mirror does not answer"
     build=$(mktemp -d "$CACHE/build.XXXXXX")

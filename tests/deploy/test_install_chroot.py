@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -40,8 +41,21 @@ SKIP = 77                                       # chroot-test.sh: cannot be done
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root: debootstrap, chroot and the installer's useradd/chown"),
     pytest.mark.lab,
-    pytest.mark.timeout(900),   # the first test also builds the cached root (cold: ~1-2 minutes)
+    pytest.mark.timeout(1500),  # the first test also builds the cached root (cold: ~2-3 minutes)
 ]
+
+
+def run_bounded(cmd: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """``cmd`` in its own process group; on timeout (or pytest-timeout) the whole group is killed, so no
+    debootstrap or pip is left running behind a failed test."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 @dataclass
@@ -57,7 +71,7 @@ class Box:
             check: bool = True) -> subprocess.CompletedProcess[str]:
         """``argv`` inside the root (own mount/PID namespace; ``net``: own network namespace too)."""
         cmd = [str(CHROOT_TEST), "run", str(self.root), *(["--net"] if net else []), "--", *argv]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = run_bounded(cmd, timeout)
         if check and proc.returncode != 0:
             raise AssertionError(f"{argv} in the root failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         return proc
@@ -94,8 +108,7 @@ def mode(path: Path) -> int:
 def box() -> Iterator[Box]:
     root = Path(tempfile.mkdtemp(prefix="notaus-chroot-", dir="/var/tmp"))
     try:
-        prep = subprocess.run([str(CHROOT_TEST), "prepare", str(root)], capture_output=True, text=True,
-                              timeout=1500)
+        prep = run_bounded([str(CHROOT_TEST), "prepare", str(root)], timeout=840)
         if prep.returncode == SKIP:
             pytest.skip(prep.stderr.strip().splitlines()[-1] if prep.stderr.strip() else "chroot unavailable")
         assert prep.returncode == 0, prep.stderr
@@ -236,16 +249,22 @@ def test_upgrade_from_a_newer_tree_keeps_state(box: Box) -> None:
 
 
 def test_backup_and_restore_inside_the_box(box: Box) -> None:
+    append = ("from controller.journal import Journal\nj = Journal('/var/lib/notaus/journal.sqlite')\n"
+              "j.append('test.before_backup', {'n': 1}, actor='test')\nh = j.head()\nprint(h.seq, h.hash)\n")
+    seq, head = box.run(f"{VENV}/bin/python", "-c", append).stdout.split()
     box.run(f"{SRC_IN_ROOT}/deploy/backup.sh", "-o", "/root/b.tar.gz")
     assert mode(box.path("/root/b.tar.gz")) == 0o600
     box.path("/var/lib/notaus/tokens.sqlite").unlink()
+    box.path("/var/lib/notaus/journal.sqlite").unlink()
     back = box.run(f"{SRC_IN_ROOT}/deploy/restore.sh", "/root/b.tar.gz")      # no systemd here: nothing to start
-    assert re.search(r"^notaus: journal OK: \d+ entries", back.stdout, re.M), back.stdout
+    assert f"notaus: journal OK: {seq} entries, head {head}" in back.stdout, back.stdout
     tokens = box.path("/var/lib/notaus/tokens.sqlite")
     assert tokens.is_file() and tokens.stat().st_uid == box.uid
 
 
 def test_uninstall_keeps_evidence_and_purge_removes_all(box: Box) -> None:
+    box.run("systemctl", "enable", "notaus.service")          # offline in the root, as on an image
+    assert box.path("/etc/systemd/system/multi-user.target.wants/notaus.service").is_symlink()
     box.run(f"{SRC_IN_ROOT}/deploy/uninstall.sh")
     assert not box.path("/opt/notaus").exists() and not box.path("/etc/systemd/system/notaus.service").exists()
     assert not box.path("/etc/systemd/system/multi-user.target.wants/notaus.service").is_symlink()
