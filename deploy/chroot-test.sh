@@ -6,25 +6,26 @@
 #   sudo deploy/chroot-test.sh cleanup DIR           # unmount anything left under DIR, remove DIR
 #
 # prepare: debootstrap --variant=minbase from the Debian mirror this machine's apt already uses
-# (/etc/apt/sources.list*, or $NOTAUS_CHROOT_MIRROR, e.g. a local apt cache), with python3,
-# python3-venv and systemd; the result is kept as a tarball in $NOTAUS_CHROOT_CACHE (default
-# /var/cache/notaus-test) and reused for 30 days. The host's resolv.conf and CA bundle are copied in,
-# so pip inside reaches PyPI through the same network as the host.
+# (/etc/apt/sources.list*, or $NOTAUS_CHROOT_MIRROR, e.g. a local apt cache), with python3 and
+# systemd (python3-venv is left to install.sh, as on a fresh box); the result is kept as a tarball
+# in $NOTAUS_CHROOT_CACHE (default /var/cache/notaus-test) and reused for 30 days. The host's
+# resolv.conf and CA bundle are copied in, so apt and pip inside go out through the host's network.
 # Exit code 77 = cannot be done here (no debootstrap, mirror or PyPI unreachable): callers skip.
 #
 # run: CMD runs in private mount and PID namespaces with its own /proc, so no mount outlives it,
 # even when it is killed. --net adds a private network namespace with only loopback (for starting
 # the service without it reaching for the real router). The environment is clean (env -i) apart from
-# PIP_CERT, which points at the copied CA bundle.
+# PIP_CERT, which points at the host's CA bundle copied in.
 set -eu
 
 SUITE=bookworm
-INCLUDE=python3,python3-venv,systemd
+INCLUDE=python3,systemd        # what a fresh Debian 12 / Pi OS Lite has; install.sh adds python3-venv
 CACHE=${NOTAUS_CHROOT_CACHE:-/var/cache/notaus-test}
 MAX_AGE_DAYS=30
 NET_TIMEOUT=20          # seconds for one reachability probe
 APT_TIMEOUT=120         # seconds for apt-get update / install of debootstrap
 DEBOOTSTRAP_TIMEOUT=360 # seconds for one debootstrap run
+HOST_CA=/etc/ssl/notaus-test-host-ca.crt
 
 say() { printf 'chroot-test: %s\n' "$*" >&2; }
 unavailable() { printf 'chroot-test: SKIP: %s\n' "$*" >&2; exit 77; }
@@ -112,6 +113,8 @@ ensure_cache() {
     tar --numeric-owner --xattrs -C "$build/root" "$(tar_compress_flag)" -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
     rm -rf --one-file-system "$build"
+    # roots built for an older package list are not used any more
+    find "$CACHE" -maxdepth 1 -name "$SUITE-minbase-*.tar.*" ! -name "$(basename "$tarball")" -delete
     exec 9>&-
 }
 
@@ -125,9 +128,11 @@ cmd_prepare() {
     [ -z "$(ls -A "$dir")" ] || die "$dir is not empty"
     tar --numeric-owner --xattrs -C "$dir" "$(tar_compress_flag)" -xf "$tarball"
     cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
+    # the host's trust (it may include a local CA of an inspecting proxy) where the root's own
+    # ca-certificates package will not overwrite it
     if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
-        mkdir -p "$dir/etc/ssl/certs"
-        cp -L /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
+        mkdir -p "$dir/etc/ssl"
+        cp -L /etc/ssl/certs/ca-certificates.crt "$dir/$HOST_CA"
     fi
     say "root ready in $dir (from $tarball)"
 }
@@ -144,8 +149,10 @@ cmd_run() {
     done
     [ $# -gt 0 ] || die "run: give a command after --"
     [ -x "$dir/bin/sh" ] || die "$dir is not a prepared root"
+    HOST_CA_ENV=""
+    [ ! -f "$dir/$HOST_CA" ] || HOST_CA_ENV="PIP_CERT=$HOST_CA"
     set -- env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        TERM=dumb PIP_CERT=/etc/ssl/certs/ca-certificates.crt "$@"
+        TERM=dumb ${HOST_CA_ENV:+"$HOST_CA_ENV"} "$@"
     if [ -n "$net" ]; then
         # loopback up before entering the root (which has no ip(8))
         exec unshare --mount --pid --fork --kill-child --mount-proc="$dir/proc" --net \

@@ -48,6 +48,27 @@ VAR=$R/var/lib/notaus
 UNIT_DIR=$R/etc/systemd/system
 say() { printf 'notaus: %s\n' "$*"; }
 
+# ---------------------------------------------------------------- Debian packages
+# A fresh Debian 12 / Raspberry Pi OS Lite has python3 but not python3-venv (venv's ensurepip).
+need=""
+command -v python3 >/dev/null 2>&1 || need="python3"
+python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
+if [ -n "$need" ]; then
+    if [ "$R" = "" ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing Debian packages:$need"
+        # shellcheck disable=SC2086
+        { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null; } ||
+            { echo "install.sh: could not install$need with apt-get – check the network and" \
+                   "/etc/apt/sources.list, then run install.sh again" >&2; exit 1; }
+    else
+        echo "install.sh: missing Debian packages:$need – 'apt-get install$need', then run install.sh again" >&2
+        exit 1
+    fi
+fi
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+    echo "install.sh: notaus needs Python 3.11 or newer (Debian 12 / Raspberry Pi OS bookworm);" \
+         "this system has $(python3 -V 2>&1)" >&2; exit 1; }
+
 # ---------------------------------------------------------------- user
 mkdir -p "$R/etc"
 if [ "$R" = "" ]; then

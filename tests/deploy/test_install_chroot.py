@@ -3,7 +3,7 @@
 ``deploy/chroot-test.sh`` makes a minimal bookworm root with debootstrap (cached as a tarball in
 /var/cache/notaus-test, so only the first run on a machine pays for it); the repository is copied in and
 ``deploy/install.sh --provider-key KEY --no-start`` runs inside it unchanged: no ``--root``, no
-``--link-source``, the Debian python3 and pip reaching PyPI. Then, all inside the root: the venv works,
+``--link-source``; python3-venv comes from apt, the packages from PyPI. Then, all inside the root: the venv works,
 secrets belong to the ``notaus`` user with mode 0600, the first tokens are printed once and verify,
 ``systemd-analyze verify``/``security`` accept the unit, the service starts the way the unit says (as
 ``notaus``, in a network namespace with only loopback) and answers over HTTPS with the certificate whose
@@ -129,6 +129,8 @@ def box() -> Iterator[Box]:
 
 
 def test_default_install_is_a_real_venv_that_works(box: Box) -> None:
+    # the root is a fresh bookworm with python3 but without python3-venv: install.sh fetched it itself
+    assert "notaus: installing Debian packages: python3-venv" in box.install_out, box.install_out
     cfg = box.path(f"{VENV}/pyvenv.cfg").read_text()
     assert "include-system-site-packages = false" in cfg, cfg
     # the package itself lives in the venv (not a link to the source tree), with its data files
