@@ -7,9 +7,11 @@
 # --link-source: no build and no download: the venv sees the system's Python packages and the
 # source tree is linked in (offline Raspberry Pi images, CI). Default: pip installs the package.
 #
-# What it does: system user 'notaus'; venv in /opt/notaus/venv with this source tree installed;
-# /etc/notaus (policy, secrets 0600, TLS certificate, pinned provider key); /var/lib/notaus (state,
-# journal); the systemd unit; on the first install one staff and one provider token, printed once.
+# What it does: python3-venv from apt if missing; system user 'notaus'; venv in /opt/notaus/venv with
+# this source tree installed; /etc/notaus (policy, secrets 0600, TLS certificate, pinned provider
+# key); /var/lib/notaus (state, journal); the systemd unit, enabled and started (only enabled where
+# systemd is not running, e.g. in a chroot building an image); on the first install one staff and
+# one provider token, printed once.
 set -eu
 
 ROOT=/
@@ -22,7 +24,7 @@ PIP_ARGS=${NOTAUS_PIP_ARGS:-}
 VENV_ARGS=${NOTAUS_VENV_ARGS:-}
 
 usage() {
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
