@@ -7,6 +7,7 @@ missing=""
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$missing python3-venv"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
+command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
 if [ "$(id -u)" != 0 ]; then
     [ -z "$missing" ] || echo "notaus: not root – missing Debian packages:$missing (related tests skip)"
     sh "$here/lab-deps.sh" || true
