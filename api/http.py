@@ -62,13 +62,22 @@ def reply(body: dict[str, Any] | list[Any], status: int = 200) -> tuple[Response
     return jsonify(body), status
 
 
-def idempotent(fn: F) -> F:
-    """Honour ``Idempotency-Key``: replay the stored answer, 422 if the same key carries another body.
+def idempotent_by(content: Callable[[], bytes]) -> Callable[[F], F]:
+    """Honour ``Idempotency-Key``: replay the stored answer, 422 if the same key carries another request.
 
-    Must run *after* authentication (keys are scoped to the token name). Only answers below 500 and
-    other than 429 are stored: a transient failure may be retried with the same key.
+    ``content`` gives what identifies the request (the raw body for JSON; for a multipart upload the
+    file's hash, name and caption, since every retry gets a new boundary). Must run *after*
+    authentication (keys are scoped to the token name). Only answers below 500 and other than 429 are
+    stored: a transient failure may be retried with the same key.
     """
 
+    def decorate(fn: F) -> F:
+        return cast(F, _idempotent_wrapper(fn, content))
+
+    return decorate
+
+
+def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes]) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -79,7 +88,7 @@ def idempotent(fn: F) -> F:
         caller = identify()
         owner = caller.name if caller else "-"
         store = services().idempotency
-        fp = body_fingerprint(request.method, request.path, request.get_data(cache=True))
+        fp = body_fingerprint(request.method, request.path, content())
         stored = store.begin(owner, key, fp)
         if stored is not None:
             if stored.body_hash != fp:
@@ -110,7 +119,11 @@ def idempotent(fn: F) -> F:
             store.abandon(owner, key)
         return resp
 
-    return cast(F, wrapper)
+    return wrapper
+
+
+#: the usual case: the raw request body identifies the request
+idempotent = idempotent_by(lambda: request.get_data(cache=True))
 
 
 def _as_response(result: Any) -> tuple[Response, int]:

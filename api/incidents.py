@@ -27,7 +27,6 @@ import secrets
 import tempfile
 from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -38,9 +37,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.auth import allowed
 from api.errors import ApiError
-from api.http import IDEMPOTENCY_HEADER, field, idempotent, json_body, reply
+from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
-from api.idempotency import body_fingerprint
 from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
 from controller.checklists import CHECKLISTS, ITEMS
@@ -208,52 +206,14 @@ def _past_time(value: str, name: str) -> str:
     return when.isoformat()
 
 
-def _idempotent_upload(fn: F) -> F:
-    """:func:`api.http.idempotent` for multipart bodies.
+def _upload_identity() -> bytes:
+    """What identifies a photo upload across retries (each retry has a new multipart boundary)."""
+    upload, data, caption = _upload()
+    return json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "name": upload.filename or "",
+                       "caption": caption}).encode()
 
-    A client generates a new multipart boundary for every attempt, so the raw body of a retry never
-    matches. The fingerprint here is over what was uploaded (file hash, name, caption) instead; the
-    store, replay and 422 rules are the same as for every other state-changing call.
-    """
 
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(IDEMPOTENCY_HEADER)
-        if not key:
-            return fn(*args, **kwargs)
-        if len(key) > 200:
-            raise ApiError(400, "Idempotency-Key is longer than 200 characters.")
-        upload, data, caption = _upload()
-        canon = json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "name": upload.filename or "",
-                            "caption": caption}).encode()
-        caller = identify()
-        owner = caller.name if caller else "-"
-        store = services().idempotency
-        fp = body_fingerprint(request.method, request.path, canon)
-        stored = store.begin(owner, key, fp)
-        if stored is not None:
-            if stored.body_hash != fp:
-                raise ApiError(422, "This Idempotency-Key was used for a different request; use a new key.",
-                               error="idempotency_key_reused")
-            if stored.status is None or stored.response is None:
-                raise ApiError(409, "The first request with this Idempotency-Key is still running; retry shortly.",
-                               error="idempotency_in_progress", headers={"Retry-After": "1"})
-            resp = jsonify(stored.response)
-            resp.status_code = stored.status
-            resp.headers["Idempotent-Replayed"] = "true"
-            return resp
-        try:
-            resp, status = fn(*args, **kwargs)
-        except ApiError as err:
-            store.finish(owner, key, err.status, err.body())
-            raise
-        except BaseException:
-            store.abandon(owner, key)
-            raise
-        store.finish(owner, key, status, cast(dict[str, Any], resp.get_json()))
-        return resp, status
-
-    return cast(F, wrapper)
+_idempotent_upload = idempotent_by(_upload_identity)
 
 
 # ----------------------------------------------------------------------------------- JSON API
