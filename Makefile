@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: install run test lint unit lab bench clean
+.PHONY: install run test lint unit lab bench constraints clean
 
 $(STAMP): pyproject.toml
 	@sh deploy/test-deps.sh
@@ -35,6 +35,13 @@ lab: install
 ## bench: speed and memory figures, each beside a baseline measured in the same run
 bench: install
 	$(BIN)/python bench/run_all.py
+
+## constraints: re-pin the versions a practice box installs (deploy/constraints.txt) from a fresh venv
+constraints:
+	rm -rf .venv-constraints && $(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/pip install --quiet .
+	{ sed -n '1,2p' deploy/constraints.txt; .venv-constraints/bin/pip freeze --exclude notaus; } > deploy/constraints.new
+	mv deploy/constraints.new deploy/constraints.txt && rm -rf .venv-constraints
 
 clean:
 	rm -rf $(VENV) var test-artifacts bench-results .pytest_cache .mypy_cache .ruff_cache *.egg-info

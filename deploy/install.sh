@@ -113,6 +113,8 @@ if [ "$LINK" -eq 1 ]; then
 else
     # shellcheck disable=SC2086
     [ -x "$OPT/venv/bin/python" ] || python3 -m venv $VENV_ARGS "$OPT/venv"
+    # the versions CI tested, so every practice a provider looks after runs the same code
+    [ -f "$OPT/src/deploy/constraints.txt" ] && PIP_ARGS="-c $OPT/src/deploy/constraints.txt $PIP_ARGS"
     # shellcheck disable=SC2086
     "$OPT/venv/bin/python" -m pip install --quiet --disable-pip-version-check $PIP_ARGS "$OPT/src" || {
         echo "install.sh: pip could not install notaus and its dependencies – check the internet connection" \
