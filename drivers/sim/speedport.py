@@ -27,7 +27,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,6 +35,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
 from drivers.sim.effects import NullEffects, RouterEffects
+from drivers.sim.http_server import SimHttpServer
 
 PUBLIC_KEY = bytes.fromhex("cdc0cac1280b516e674f0057e4929bca84447cca8425007e33a88a5cf598a190")
 SESSION_COOKIE = "SessionID_R3"
@@ -99,7 +100,7 @@ class SpeedportState:
     commands: list[dict[str, str]] = field(default_factory=list)
 
 
-class SpeedportSimulator:
+class SpeedportSimulator(SimHttpServer):
     """Threaded HTTP(S) server with the Speedport's state model.
 
     ``latency`` delays every answer (seconds); ``lock_after`` wrong passwords lock logins for
@@ -134,49 +135,21 @@ class SpeedportSimulator:
         self._hang_released = threading.Event()
         self._hang_released.set()
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        SimHttpServer.__init__(self)
         self._timers: list[threading.Timer] = []
 
     # ------------------------------------------------------------------------ lifecycle
     def start(self) -> SpeedportSimulator:
-        handler = type("Handler", (_Handler,), {"sim": self})
-        server = ThreadingHTTPServer((self.host, self._requested_port), handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        if self.ssl_context is not None:
-            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
-        self._server = server
         self.effects.apply_wan(self.state.online)
         self.effects.apply_wlan(self.state.use_wlan)
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="speedport-sim", daemon=True)
-        self._thread.start()
+        self._serve(type("Handler", (_Handler,), {"sim": self}), "speedport-sim", self.ssl_context)
         return self
 
     def stop(self) -> None:
         self._hang_released.set()
         for timer in self._timers:
             timer.cancel()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> SpeedportSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
+        self._shutdown()
 
     # ------------------------------------------------------------------------ faults
     @property

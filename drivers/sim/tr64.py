@@ -35,12 +35,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from drivers.sim.effects import RouterEffects
+from drivers.sim.http_server import SimHttpServer
 from drivers.sim.tr64_actions import BoxActions
 from drivers.sim.tr64_description import BoxDescription, ServiceDef
 from drivers.sim.tr64_soap import (
@@ -81,7 +82,7 @@ def _fmt(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class Tr064Simulator:
+class Tr064Simulator(SimHttpServer):
     """One simulated box on ``host:port`` (``port=0`` picks a free port; read ``.port`` after ``start``)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, user: str = "notaus", password: str = "notaus",
@@ -111,42 +112,19 @@ class Tr064Simulator:
         self._action_lock = threading.Lock()
         self.calls: Counter[str] = Counter()        # "Service.Action" -> answered SOAP calls
         self.documents_served = 0                   # description/SCPD GETs (discovery)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        SimHttpServer.__init__(self)
 
     # ---------------------------------------------------------------------------- lifecycle
     def start(self) -> Tr064Simulator:
         self._stopping.clear()
-        self._server = ThreadingHTTPServer((self.host, self._requested_port), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="tr64-sim", daemon=True)
-        self._thread.start()
+        self._serve(_make_handler(self), "tr64-sim")
         return self
 
     def stop(self) -> None:
         self._stopping.set()
         self._hang.clear()
         self.state.cancel_timers()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Tr064Simulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("simulator not started")
-        return int(self._server.server_address[1])
+        self._shutdown()
 
     @property
     def url(self) -> str:
