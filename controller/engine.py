@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.consequences import panic_warnings
+from controller.isolation_plan import IsolationPlanner, Refused, safe_mac
 from controller.journal import Journal
 from controller.observe import find_gaps, observe
 from controller.results import DeviceResult, OperationResult, Plan, Step
@@ -39,7 +40,7 @@ from drivers.base import (
     Unreachable,
 )
 from drivers.registry import driver_class
-from policies.schema import Device, HostEntry, Policy, normalize_mac
+from policies.schema import Device, HostEntry, Policy
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found")
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class Refused(Exception):
-    """A guard said no; ``str()`` is the reason shown to the caller."""
 
 
 def build_driver(device: Device, base_dir: Path | None = None) -> Driver:
@@ -84,6 +81,7 @@ class Engine:
         self._health: dict[str, dict[str, Any]] = {}
         self._status_cache: tuple[float, dict[str, Any]] | None = None
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._planner = IsolationPlanner(self)
 
     # ---------------------------------------------------------------------------- life cycle
     @classmethod
@@ -382,7 +380,7 @@ class Engine:
                                                                                            "switch"):
                 out[h.ip] = h.name
         for rh in self._router_hosts.get(router, []):
-            mac = _safe_mac(rh.mac)
+            mac = safe_mac(rh.mac)
             if rh.ip and rh.ip not in keep_ips and mac not in keep_macs and rh.ip not in out:
                 out[rh.ip] = rh.name or rh.ip
         return sorted(((name, ip) for ip, name in out.items()), key=lambda t: ipaddress.ip_address(t[1]))
@@ -541,119 +539,11 @@ class Engine:
     # ---------------------------------------------------------------------------- isolation
     def resolve_host(self, ident: str) -> HostEntry:
         """HOST = configured name, IPv4 or MAC; unknown IP/MAC are looked up in the router's host list."""
-        found = self.policy.find_host(ident)
-        if found is not None:
-            if not found.mac and found.ip:
-                rh = self._router_host(ip=found.ip)
-                if rh is not None and rh.mac:
-                    found = found.model_copy(update={"mac": _safe_mac(rh.mac)})
-            if not found.ip and found.mac:
-                rh = self._router_host(mac=found.mac)
-                if rh is not None and rh.ip:
-                    found = found.model_copy(update={"ip": rh.ip})
-            return found
-        ip: str | None = None
-        mac: str | None = None
-        try:
-            ip = str(ipaddress.ip_address(ident))
-        except ValueError:
-            try:
-                mac = normalize_mac(ident)
-            except ValueError:
-                rh = next((h for hosts in self._router_hosts.values() for h in hosts if h.name == ident), None)
-                if rh is None:
-                    raise Refused(f"unknown host {ident!r}: not in the policy and not in the router's host list"
-                                  ) from None
-                return HostEntry(name=ident, ip=rh.ip or None, mac=_safe_mac(rh.mac) or None)
-        rh = self._router_host(ip=ip, mac=mac)
-        if rh is not None:
-            return HostEntry(name=rh.name or ident, ip=rh.ip or ip, mac=_safe_mac(rh.mac) or mac)
-        return HostEntry(name=ident, ip=ip, mac=mac)
-
-    def _router_host(self, ip: str | None = None, mac: str | None = None) -> Host | None:
-        for hosts in self._router_hosts.values():
-            for h in hosts:
-                if (ip and h.ip == ip) or (mac and _safe_mac(h.mac) == mac):
-                    return h
-        return None
+        return self._planner.resolve_host(ident)
 
     def guard_host(self, host: HostEntry) -> None:
         """Fail closed: protected assets, the controller and the network gear are never isolated."""
-        if self.policy.is_protected(host):
-            raise Refused(f"{host.name} is protected (role {host.role}) and is never isolated by notaus")
-        c = self.settings
-        if (c.ip and host.ip == c.ip) or (c.mac and host.mac == c.mac):
-            raise Refused(f"{host.name} is the notaus controller itself")
-        if host.ip and host.ip in {d.address for d in self.policy.devices}:
-            raise Refused(f"{host.name} is a network device notaus drives (router/switch)")
-
-    def _isolation_steps(self, host: HostEntry, method: str) -> tuple[list[Step], list[str]]:
-        steps: list[Step] = []
-        notes: list[str] = []
-        if method in ("auto", "port", "vlan"):
-            location, why = self._locate(host)
-            if location is not None:
-                sw, port = location
-                dev = self.policy.device(sw)
-                if method == "vlan":
-                    if dev.quarantine_vlan is None:
-                        notes.append(f"{sw}: no quarantine_vlan configured")
-                    else:
-                        steps.append(Step(sw, "set_vlan", f"{port}@{dev.quarantine_vlan}", host=host.name))
-                else:
-                    steps.append(Step(sw, "port_down", port, host=host.name))
-            elif why:
-                notes.append(why)
-        if method in ("auto", "router"):
-            if host.ip:
-                for name, drv in self.routers().items():
-                    if drv.supports("block_host"):
-                        steps.append(Step(name, "block_host", host.ip, host=host.name))
-                    else:
-                        notes.append(f"{name}: this router cannot block a single machine – "
-                                     "only a managed switch (or pulling the cable) can isolate it")
-            else:
-                notes.append("no IP address known: cannot block at the router")
-        return steps, notes
-
-    def _locate(self, host: HostEntry) -> tuple[tuple[str, str] | None, str]:
-        """Configured port first; else search the switches' MAC tables. Guards read the switch live."""
-        switches = self.switches()
-        if not switches:
-            return None, "no switch configured: the machine can only be blocked at the router"
-        if host.switch and host.port:
-            why = self._port_guard(host.switch, host.port)
-            return (None, why) if why else ((host.switch, host.port), "")
-        if not host.mac:
-            return None, "no MAC address known: cannot find the switch port"
-        from controller.locate import locate_mac
-
-        loc = locate_mac(host.mac, _Locked(self, switches), self._uplinks(), self._router_macs(), self.settings.mac,
-                         controller_ports={d.name: d.controller_port for d in self.policy.switches()})
-        if loc.switch and loc.port and loc.code == "found":
-            why = self._port_guard(loc.switch, loc.port)
-            return (None, why) if why else ((loc.switch, loc.port), "")
-        extra = f" (not searched: {', '.join(f'{k}: {v}' for k, v in loc.not_searched.items())})" \
-            if loc.not_searched else ""
-        return None, (loc.reason or "MAC not found on any switch") + extra
-
-    def _uplinks(self) -> dict[str, set[str]]:
-        return {d.name: set(d.uplinks) for d in self.policy.switches()}
-
-    def _router_macs(self) -> set[str]:
-        return {h.mac for h in self.policy.hosts if h.mac and h.role == "router"}
-
-    def _port_guard(self, switch: str, port: str) -> str:
-        """Fail closed: uplinks, the controller's port, ports with the router's MAC or many MACs are never shut."""
-        from controller.locate import guard_from_driver
-
-        drv = self.switches()[switch]
-        try:
-            why = self._call(switch, lambda: guard_from_driver(drv, port, router_macs=self._router_macs(),
-                                                               controller_mac=self.settings.mac))
-        except DriverError as exc:
-            return f"{switch}: cannot check port {port} ({exc}); nothing was changed"
-        return str(why or "")
+        self._planner.guard_host(host)
 
     def isolate(self, host: str, *, actor: str, reason: str = "", source: str = "manual",
                 evidence: dict[str, Any] | None = None, method: str = "auto") -> OperationResult:
@@ -666,7 +556,7 @@ class Engine:
                     raise Refused(f"unknown method {method!r} (auto, port, vlan, router)")
                 entry = self.resolve_host(host)
                 self.guard_host(entry)
-                steps, notes = self._isolation_steps(entry, method)
+                steps, notes = self._planner.steps(entry, method)
                 if not steps:
                     raise Refused("nothing can isolate this machine here: " + "; ".join(notes))
             except Refused as exc:
@@ -757,7 +647,7 @@ class Engine:
         isolations = desired["isolations"]
         if ident in isolations:
             return ident
-        mac = _safe_mac(ident)
+        mac = safe_mac(ident)
         for key, iso in isolations.items():
             if ident == iso.get("ip") or (mac and mac == iso.get("mac")):
                 return key
@@ -859,31 +749,6 @@ class Engine:
         return dict(self._health)
 
 
-class _Locked(dict[str, SwitchDriver]):
-    """The switches, each wrapped so that locate's reads take the engine's per-device lock."""
-
-    def __init__(self, engine: Engine, switches: dict[str, SwitchDriver]) -> None:
-        super().__init__({name: _LockedSwitch(engine, drv) for name, drv in switches.items()})
-
-
-class _LockedSwitch(SwitchDriver):
-    def __init__(self, engine: Engine, drv: SwitchDriver) -> None:  # noqa: D107 - thin proxy
-        self._engine, self._drv = engine, drv
-        self.name, self.options = drv.name, drv.options
-
-    def open(self) -> None:
-        pass
-
-    def check(self) -> dict[str, Any]:
-        return dict(self._engine._call(self.name, self._drv.check))
-
-    def mac_table(self) -> list[Any]:
-        return list(self._engine._call(self.name, self._drv.mac_table))
-
-    def ports(self) -> list[Any]:
-        return list(self._engine._call(self.name, self._drv.ports))
-
-
 def _align(gaps: list[dict[str, Any]], results: list[DeviceResult]) -> list[DeviceResult | None]:
     out: list[DeviceResult | None] = []
     for g in gaps:
@@ -891,15 +756,6 @@ def _align(gaps: list[dict[str, Any]], results: list[DeviceResult]) -> list[Devi
         out.append(next((r for r in results if r.device == st.device and r.action == st.action
                          and r.target == st.target), None))
     return out
-
-
-def _safe_mac(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return normalize_mac(value)
-    except ValueError:
-        return ""
 
 
 def _panic_message(outcome: str, plan: Plan) -> str:

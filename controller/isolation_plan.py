@@ -1,0 +1,177 @@
+"""Planning an isolation: who is HOST, may it be touched, and which device steps would isolate it.
+
+HOST may be a configured name, an IP or a MAC; what the policy does not know is looked up in the
+router's host list. Guards fail closed (protected roles, the controller, the network gear, uplinks
+and ports carrying the router's or controller's MAC); the switch port is found in the switches'
+MAC tables when the policy names none.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+
+from controller.locate import guard_from_driver, locate_mac
+from controller.results import Step
+from drivers.base import DriverError, Host, SwitchDriver
+from policies.schema import HostEntry, normalize_mac
+
+if TYPE_CHECKING:
+    from controller.engine import Engine
+
+
+class Refused(Exception):
+    """A guard said no; ``str()`` is the reason shown to the caller."""
+
+
+class IsolationPlanner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def resolve_host(self, ident: str) -> HostEntry:
+        """HOST = configured name, IPv4 or MAC; unknown IP/MAC are looked up in the router's host list."""
+        found = self.engine.policy.find_host(ident)
+        if found is not None:
+            if not found.mac and found.ip:
+                rh = self._router_host(ip=found.ip)
+                if rh is not None and rh.mac:
+                    found = found.model_copy(update={"mac": safe_mac(rh.mac)})
+            if not found.ip and found.mac:
+                rh = self._router_host(mac=found.mac)
+                if rh is not None and rh.ip:
+                    found = found.model_copy(update={"ip": rh.ip})
+            return found
+        ip: str | None = None
+        mac: str | None = None
+        try:
+            ip = str(ipaddress.ip_address(ident))
+        except ValueError:
+            try:
+                mac = normalize_mac(ident)
+            except ValueError:
+                rh = next((h for hosts in self.engine._router_hosts.values() for h in hosts if h.name == ident), None)
+                if rh is None:
+                    raise Refused(f"unknown host {ident!r}: not in the policy and not in the router's host list"
+                                  ) from None
+                return HostEntry(name=ident, ip=rh.ip or None, mac=safe_mac(rh.mac) or None)
+        rh = self._router_host(ip=ip, mac=mac)
+        if rh is not None:
+            return HostEntry(name=rh.name or ident, ip=rh.ip or ip, mac=safe_mac(rh.mac) or mac)
+        return HostEntry(name=ident, ip=ip, mac=mac)
+
+    def _router_host(self, ip: str | None = None, mac: str | None = None) -> Host | None:
+        for hosts in self.engine._router_hosts.values():
+            for h in hosts:
+                if (ip and h.ip == ip) or (mac and safe_mac(h.mac) == mac):
+                    return h
+        return None
+
+    def guard_host(self, host: HostEntry) -> None:
+        """Fail closed: protected assets, the controller and the network gear are never isolated."""
+        if self.engine.policy.is_protected(host):
+            raise Refused(f"{host.name} is protected (role {host.role}) and is never isolated by notaus")
+        c = self.engine.settings
+        if (c.ip and host.ip == c.ip) or (c.mac and host.mac == c.mac):
+            raise Refused(f"{host.name} is the notaus controller itself")
+        if host.ip and host.ip in {d.address for d in self.engine.policy.devices}:
+            raise Refused(f"{host.name} is a network device notaus drives (router/switch)")
+
+    def steps(self, host: HostEntry, method: str) -> tuple[list[Step], list[str]]:
+        steps: list[Step] = []
+        notes: list[str] = []
+        if method in ("auto", "port", "vlan"):
+            location, why = self._locate(host)
+            if location is not None:
+                sw, port = location
+                dev = self.engine.policy.device(sw)
+                if method == "vlan":
+                    if dev.quarantine_vlan is None:
+                        notes.append(f"{sw}: no quarantine_vlan configured")
+                    else:
+                        steps.append(Step(sw, "set_vlan", f"{port}@{dev.quarantine_vlan}", host=host.name))
+                else:
+                    steps.append(Step(sw, "port_down", port, host=host.name))
+            elif why:
+                notes.append(why)
+        if method in ("auto", "router"):
+            if host.ip:
+                for name, drv in self.engine.routers().items():
+                    if drv.supports("block_host"):
+                        steps.append(Step(name, "block_host", host.ip, host=host.name))
+                    else:
+                        notes.append(f"{name}: this router cannot block a single machine – "
+                                     "only a managed switch (or pulling the cable) can isolate it")
+            else:
+                notes.append("no IP address known: cannot block at the router")
+        return steps, notes
+
+    def _locate(self, host: HostEntry) -> tuple[tuple[str, str] | None, str]:
+        """Configured port first; else search the switches' MAC tables. Guards read the switch live."""
+        switches = self.engine.switches()
+        if not switches:
+            return None, "no switch configured: the machine can only be blocked at the router"
+        if host.switch and host.port:
+            why = self._port_guard(host.switch, host.port)
+            return (None, why) if why else ((host.switch, host.port), "")
+        if not host.mac:
+            return None, "no MAC address known: cannot find the switch port"
+        controller_ports = {d.name: d.controller_port for d in self.engine.policy.switches()}
+        loc = locate_mac(host.mac, _Locked(self.engine, switches), self._uplinks(), self._router_macs(),
+                         self.engine.settings.mac, controller_ports=controller_ports)
+        if loc.switch and loc.port and loc.code == "found":
+            why = self._port_guard(loc.switch, loc.port)
+            return (None, why) if why else ((loc.switch, loc.port), "")
+        extra = f" (not searched: {', '.join(f'{k}: {v}' for k, v in loc.not_searched.items())})" \
+            if loc.not_searched else ""
+        return None, (loc.reason or "MAC not found on any switch") + extra
+
+    def _uplinks(self) -> dict[str, set[str]]:
+        return {d.name: set(d.uplinks) for d in self.engine.policy.switches()}
+
+    def _router_macs(self) -> set[str]:
+        return {h.mac for h in self.engine.policy.hosts if h.mac and h.role == "router"}
+
+    def _port_guard(self, switch: str, port: str) -> str:
+        """Fail closed: uplinks, the controller's port, ports with the router's MAC or many MACs are never shut."""
+        drv = self.engine.switches()[switch]
+        try:
+            why = self.engine._call(switch, lambda: guard_from_driver(drv, port, router_macs=self._router_macs(),
+                                                               controller_mac=self.engine.settings.mac))
+        except DriverError as exc:
+            return f"{switch}: cannot check port {port} ({exc}); nothing was changed"
+        return str(why or "")
+
+
+class _Locked(dict[str, SwitchDriver]):
+    """The switches, each wrapped so that locate's reads take the engine's per-device lock."""
+
+    def __init__(self, engine: Engine, switches: dict[str, SwitchDriver]) -> None:
+        super().__init__({name: _LockedSwitch(engine, drv) for name, drv in switches.items()})
+
+
+class _LockedSwitch(SwitchDriver):
+    def __init__(self, engine: Engine, drv: SwitchDriver) -> None:  # noqa: D107 - thin proxy
+        self._engine, self._drv = engine, drv
+        self.name, self.options = drv.name, drv.options
+
+    def open(self) -> None:
+        pass
+
+    def check(self) -> dict[str, Any]:
+        return dict(self._engine._call(self.name, self._drv.check))
+
+    def mac_table(self) -> list[Any]:
+        return list(self._engine._call(self.name, self._drv.mac_table))
+
+    def ports(self) -> list[Any]:
+        return list(self._engine._call(self.name, self._drv.ports))
+
+
+
+def safe_mac(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return normalize_mac(value)
+    except ValueError:
+        return ""
