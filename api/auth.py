@@ -19,16 +19,12 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import connect
+from controller.sqlite import SqliteStore
 
 ROLES: tuple[str, ...] = ("staff", "agent", "provider", "admin")
 
@@ -77,40 +73,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class TokenStore:
+class TokenStore(SqliteStore):
     """SQLite-backed token store in the state directory; safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = connect(self.path)
-        self._db.executescript(
-            """
+        super().__init__(path, """
             CREATE TABLE IF NOT EXISTS tokens (
                 name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
                 created TEXT NOT NULL, last_used TEXT, kiosk INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS enrollments (
                 hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_by TEXT NOT NULL,
                 expires TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0);
-            """
-        )
+            """)
         self._last_used_written: dict[str, datetime] = {}
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # ------------------------------------------------------------------------------ tokens
     def create(self, role: str, name: str, *, kiosk: bool = False) -> str:
@@ -120,7 +95,7 @@ class TokenStore:
         if not name or len(name) > 100:
             raise ValueError("a token needs a name of 1-100 characters (e.g. 'empfang' or 'wazuh')")
         token = secrets.token_urlsafe(32)
-        with self._tx() as db:
+        with self.tx() as db:
             if db.execute("SELECT 1 FROM tokens WHERE name=?", (name,)).fetchone():
                 raise ValueError(f"a token named {name!r} exists already; revoke it first or pick another name")
             db.execute("INSERT INTO tokens(name, role, hash, created, kiosk) VALUES (?,?,?,?,?)",
@@ -150,7 +125,7 @@ class TokenStore:
             self._db.execute("UPDATE tokens SET last_used=? WHERE name=?", (now.isoformat(), name))
 
     def revoke(self, name: str) -> bool:
-        with self._tx() as db:
+        with self.tx() as db:
             cur = db.execute("DELETE FROM tokens WHERE name=?", (name,))
         return cur.rowcount > 0
 
@@ -167,7 +142,7 @@ class TokenStore:
             raise ValueError("a kiosk needs a name of 1-80 characters (e.g. 'empfang-tablet')")
         code = secrets.token_urlsafe(24)
         expires = (_now() + timedelta(minutes=minutes)).isoformat()
-        with self._tx() as db:
+        with self.tx() as db:
             db.execute("INSERT INTO enrollments(hash, name, created_by, expires) VALUES (?,?,?,?)",
                        (hash_token(code), name, created_by, expires))
         return code
@@ -185,7 +160,7 @@ class TokenStore:
         """Consume ``code`` and create the kiosk's staff token; ``(name, token)`` or ``None``."""
         digest = hash_token(code or "")
         token = secrets.token_urlsafe(32)
-        with self._tx() as db:
+        with self.tx() as db:
             row = db.execute("SELECT name, expires, used FROM enrollments WHERE hash=?", (digest,)).fetchone()
             if row is None or row[2] or datetime.fromisoformat(row[1]) < _now():
                 return None
