@@ -235,15 +235,20 @@ class AgentGate:
         return GateDecision(decision, req_id, host, f"{host}: {outcome}", rd, auto_release_at=due)
 
     # ------------------------------------------------------------------------------ approvals
+    def _decide(self, req_id: str, status: str, actor: str, now: datetime) -> dict[str, Any]:
+        """A person decides a queued request (caller holds the store lock); only queued ones can be decided."""
+        row = self.store.get(req_id)
+        if row is None:
+            raise KeyError(req_id)
+        if row["status"] != "queued":
+            raise GateConflict(f"request {req_id} is already {row['status']}")
+        self.store.update(req_id, status=status, decided_by=actor, decided_at=_iso(now))
+        return row
+
     def approve(self, req_id: str, *, actor: str, now: datetime | None = None) -> GateDecision:
         now = now or datetime.now(UTC)
         with self.store.lock:
-            row = self.store.get(req_id)
-            if row is None:
-                raise KeyError(req_id)
-            if row["status"] != "queued":
-                raise GateConflict(f"request {req_id} is already {row['status']}")
-            self.store.update(req_id, status="isolating", decided_by=actor, decided_at=_iso(now))
+            row = self._decide(req_id, "isolating", actor, now)
             self._journal("agent.approved", {"request_id": req_id, "host": row["host"], "agent": row["agent"]},
                           actor)
         return self._run_isolation(req_id, row["host"], actor=actor,
@@ -254,12 +259,7 @@ class AgentGate:
     def reject(self, req_id: str, *, actor: str, reason: str = "", now: datetime | None = None) -> dict[str, Any]:
         now = now or datetime.now(UTC)
         with self.store.lock:
-            row = self.store.get(req_id)
-            if row is None:
-                raise KeyError(req_id)
-            if row["status"] != "queued":
-                raise GateConflict(f"request {req_id} is already {row['status']}")
-            self.store.update(req_id, status="rejected", decided_by=actor, decided_at=_iso(now))
+            row = self._decide(req_id, "rejected", actor, now)
             self._journal("agent.rejected", {"request_id": req_id, "host": row["host"], "agent": row["agent"],
                                              "reason": reason}, actor)
         return self.store.get(req_id) or row
