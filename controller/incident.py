@@ -217,6 +217,8 @@ class IncidentManager:
 
     def _story_start(self, e: Entry, trigger: str) -> int:
         """The first entry of the story: the request (and the warning acknowledgement just before it)."""
+        if trigger == "detection":
+            return self._first_sign(e)
         request_kind = {"panic": "panic.request", "isolation": "isolate.request"}.get(trigger)
         if request_kind is None:
             return e.seq
@@ -227,6 +229,21 @@ class IncidentManager:
         if before and before[0].seq == start - 1 and before[0].kind == "warning.ack":
             start -= 1
         return start
+
+    def _first_sign(self, e: Entry) -> int:
+        """For a detection: the first finding about the same source, earlier alerts included.
+
+        The examiner wants to see when the host first looked suspicious, not only the finding that
+        crossed the isolate threshold.
+        """
+        def src(entry: Entry) -> Any:
+            inner = entry.data.get("detection")
+            return (inner if isinstance(inner, dict) else entry.data).get("src")
+
+        source = src(e)
+        window = self.journal.entries(after=max(0, e.seq - 2000), limit=2000, kind="detection")
+        related = [r for r in window if r.seq <= e.seq and source is not None and src(r) == source]
+        return related[0].seq if related else e.seq
 
     def sync(self) -> list[Incident]:
         """Scan journal entries not seen yet; open an incident for the first trigger when none is open."""

@@ -87,8 +87,10 @@ def test_one_incident_opened_by_the_detection_holds_the_whole_story(story: dict[
     assert story["iso"].outcome == "done" and story["panic"].outcome == "done"
     assert [i.id for i in incidents.all()] == [inc.id]          # isolation and panic joined it
     assert inc.trigger == "detection"
-    first = incidents.entries(inc)[0]
-    assert first.kind == "detection.decision" and inc.knowledge_at == parse_time(first.ts).isoformat()
+    # the story starts at the first finding about the host (the decision follows it)
+    first, second = incidents.entries(inc)[:2]
+    assert first.kind == "detection" and second.kind == "detection.decision"
+    assert inc.knowledge_at == parse_time(first.ts).isoformat()
     f = facts(incidents, inc)
     kinds = [e.kind for e in f["entries"]]
     for k in ("isolate.request", "isolate.result", "panic.request", "panic.plan", "panic.result", "checklist.tick",

@@ -271,3 +271,36 @@ def test_sniff_stops_cleanly_on_sigterm_with_a_summary(live: LiveRun) -> None:
     assert "Mitschnitt beendet" in run.sniff_log and "1x isolate" in run.sniff_log, run.sniff_log[-2000:]
     progress = [ln for ln in run.sniff_log.splitlines() if " Pakete, " in ln and " s: " in ln]
     assert len(progress) >= 3, run.sniff_log           # a progress line every 5 s while it ran
+
+
+def test_incident_from_detection_to_report_in_the_lab(live: LiveRun) -> None:
+    """Issue 7's end-to-end story on the live lab: the detection isolated ws1 and opened an incident;
+    staff then press panic and tick the checklist; the report's timeline is the journal, row for row,
+    and its head hash is the one ``notaus journal verify`` confirms."""
+    from ..incident.test_incident_e2e import RowParser
+    from .test_lab_panic import notaus
+
+    run = live
+    lab, policy = run.lab, run.policy
+    code, doc = notaus(lab, policy, "panic", "--yes")
+    assert code == 0 and doc["outcome"] == "done", doc
+    for item in ("calm", "call-provider"):
+        code, doc = notaus(lab, policy, "incident", "tick", "current", item)
+        assert code == 0, doc
+    report = Path(str(lab.workdir)) / "report.html"
+    code, doc = notaus(lab, policy, "incident", "report", "current", "--format", "html", "-o", str(report))
+    assert code == 0, doc
+    parser = RowParser()
+    parser.feed(report.read_text(encoding="utf-8"))
+    entries = _entries(lab)
+    first = next(e for e in entries if e.kind == "detection" and e.data.get("src") == run.ws1_ip)
+    timeline = dict(parser.rows)
+    kinds = {e.kind for e in entries if e.seq in timeline}
+    # the story is all there: detection -> isolation -> panic -> checklist, with the journal's own hashes
+    assert first.seq in timeline and {"detection.decision", "isolate.result", "panic.result",
+                                      "checklist.tick"} <= kinds, kinds
+    assert all(timeline[e.seq] == e.hash for e in entries if e.seq in timeline)
+    assert parser.rows == [(e.seq, e.hash) for e in entries if e.seq >= parser.rows[0][0]][:len(parser.rows)]
+    code, verify = notaus(lab, policy, "journal", "verify")
+    assert code == 0 and verify["ok"] is True
+    assert parser.head == verify["head_hash"]
