@@ -121,8 +121,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
         reason = args.reason or ""
         if not reason and not getattr(args, "yes", False) and sys.stdin.isatty():
             reason = input("Grund für die Wiederherstellung: ").strip()
-        result = engine.restore(actor=_actor(), reason=reason or ("--yes" if getattr(args, "yes", False) else ""),
-                                stage=args.stage)
+        if not reason and getattr(args, "yes", False):
+            reason = "(no reason given; --yes)"
+        result = engine.restore(actor=_actor(), reason=reason, stage=args.stage)
         emit(args, result.to_dict(), lambda: _print_result(result, _lang(args)))
         return int(result.exit_code)
     finally:
