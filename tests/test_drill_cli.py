@@ -14,7 +14,8 @@ from controller.engine import Engine
 from controller.scheduler import Scheduler
 from drivers.sim.tr64 import Tr064Simulator
 from policies.loader import load_policy
-from tests.test_scheduler import sim, wait_for, wan  # noqa: F401 - fixture re-use
+from tests.test_scheduler import sim, wan  # noqa: F401 - fixture re-use
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from fritzconnection import FritzConnection
 from drivers.base import AuthFailed, DriverError, Host, NotFound, NotPermitted, Telephony, Unreachable, WlanNet
 from drivers.fritzbox import FritzBoxDriver
 from drivers.sim.tr64 import Tr064Simulator
+from tests.waiting import wait_until
 
 USER, PASSWORD = "notaus", "geheim-123"
 HOSTS = [{"ip": "192.168.178.20", "mac": "aa:bb:cc:dd:ee:01", "name": "empfang-pc"},
@@ -20,14 +21,6 @@ HOSTS = [{"ip": "192.168.178.20", "mac": "aa:bb:cc:dd:ee:01", "name": "empfang-p
           "active": False}]
 
 
-def wait_until(predicate: Callable[[], bool], limit: float = 5.0) -> bool:
-    """Poll until ``predicate`` holds (the box changes state on its own timers)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 def make_sim(**kwargs: object) -> Tr064Simulator:

@@ -4,8 +4,7 @@ deadlines, drills (incl. a drill restore that survives a restart)."""
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,19 +15,11 @@ from controller.engine import Engine
 from controller.scheduler import JOB_TABLE, Scheduler, SchedulerBusy, read_status
 from drivers.sim.tr64 import Tr064Simulator
 from policies.schema import Policy
+from tests.waiting import wait_for
 
 HOSTS = [{"ip": "192.168.178.20", "mac": "AA:BB:CC:DD:EE:01", "name": "empfang-pc"}]
 
 
-def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Wait for an event (not a speed assertion): poll until true or fail after a generous timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ from fritzconnection.lib.fritzwlan import FritzGuestWLAN, FritzWLAN
 
 from drivers.sim.tr64 import Tr064Simulator
 from drivers.sim.tr64_description import find_description_json
+from tests.waiting import wait_until
 
 USER, PASSWORD = "notaus", "geheim-123"
 REPO = Path(__file__).resolve().parents[1]
@@ -49,14 +50,6 @@ class RecordingEffects:
         self.events.append(("wlan", enabled))
 
 
-def wait_until(predicate: Callable[[], bool], limit: float = 5.0) -> bool:
-    """Poll until ``predicate`` holds (the box changes state on its own timers)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ the JSON and in Chromium; screenshots in ``test-artifacts/api/``.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,10 @@ from controller.engine import Engine
 from controller.incident import IncidentManager
 from controller.scheduler import Scheduler
 from drivers.sim.tr64 import Tr064Simulator
+from tests.waiting import wait_for
 
 from .api_practice import ROLES, SIM_HOSTS, practice_policy
 from .browser_kit import ARTIFACTS, collect_errors, needs_chromium, served, sign_in
-
-
-def wait_for(cond: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Wait for an event (not a speed assertion): poll until true, fail after a generous timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

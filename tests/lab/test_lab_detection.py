@@ -33,6 +33,7 @@ import pytest
 from controller.detection.flows import FlowTable, ip_text
 from controller.detection.pcapio import read_file
 from controller.journal import Entry, Journal
+from tests.waiting import wait_until
 
 from .netlab import Lab
 from .probe import Probe
@@ -135,13 +136,6 @@ def _entries(lab: Lab) -> list[Entry]:
         journal.close()
 
 
-def _wait_for(pred: Any, timeout: float, step: float = 0.25) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return bool(pred())
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +153,8 @@ def live(lab: Lab) -> Iterator[LiveRun]:
                       "--progress-seconds", "5", stdout=subprocess.PIPE, text=True)
     procs: list[subprocess.Popen[Any]] = []
     try:
-        assert _wait_for(lambda: "Mitschnitt läuft" in Lab.log_of(sniff) or sniff.poll() is not None, 20), \
+        assert wait_until(lambda: "Mitschnitt läuft" in Lab.log_of(sniff) or sniff.poll() is not None, 20,
+                          step=0.25), \
             Lab.log_of(sniff)
         assert sniff.poll() is None, Lab.log_of(sniff)
         reader = threading.Thread(target=lambda: run.findings.extend(
@@ -177,7 +172,7 @@ def live(lab: Lab) -> Iterator[LiveRun]:
             def acted() -> bool:
                 return any(e.kind == "detection.action" and e.data.get("src") == run.ws1_ip for e in _entries(lab))
 
-            if _wait_for(acted, DETECT_TIMEOUT_S):
+            if wait_until(acted, DETECT_TIMEOUT_S, step=0.25):
                 run.action_seen = time.monotonic()
                 run.detect_seconds = round(run.action_seen - started, 1)
                 run.ws1_stopped = stopped_after(ws1, run.action_seen)
