@@ -46,6 +46,8 @@ def test_press_the_button_confirm_and_see_verified_result(
         button = page.locator("#panic-button")
         button.wait_for()
         assert button.inner_text().strip() == "Praxis vom Internet trennen"
+        # measure only once the stylesheet has loaded (the DOM can be there before it, on a busy machine)
+        page.wait_for_load_state("load")
         box = button.bounding_box()
         assert box is not None and box["width"] >= min(viewport["width"] * 0.8, 600) and box["height"] >= 200
         page.screenshot(path=str(ARTIFACTS / f"{label}-1-button.png"), full_page=True)
