@@ -43,7 +43,7 @@ from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
 from controller.checklists import CHECKLISTS, ITEMS
 from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
-from controller.report_export import ChromiumMissing, PdfFailed, export, render_html
+from controller.report_export import PdfFailed, PdfUnavailable, export, render_html
 from controller.reporting import SECTIONS, countdown, drafts, facts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -350,8 +350,8 @@ def report(incident_id: str) -> Response:
         with tempfile.TemporaryDirectory(prefix="notaus-pdf-") as tmp:
             try:
                 out = export(mgr, inc, services().engine.policy, Path(tmp) / f"vorfall-{inc.id}.pdf", "pdf", lang)
-            except (ChromiumMissing, PdfFailed) as exc:
-                raise ApiError(503, f"{exc} The HTML report (format=html) works without Chromium.",
+            except (PdfUnavailable, PdfFailed) as exc:
+                raise ApiError(503, f"{exc} The HTML report (format=html) works all the same.",
                                error="pdf_unavailable") from None
             data = out.read_bytes()
         resp = make_response(data)

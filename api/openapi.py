@@ -355,7 +355,7 @@ def _incident_paths() -> dict[str, Any]:
                     "content": {"text/html": {"schema": {"type": "string"}},
                                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
                 "400": _err("bad format or lang"), **read,
-                "503": _err("PDF asked for but Chromium is missing or failed (pdf_unavailable); HTML works")}}},
+                "503": _err("PDF asked for but ReportLab is missing or failed (pdf_unavailable); HTML works")}}},
         "/api/v1/incidents/{incident_id}/files/{sha256}": {"get": {
             "summary": ("an uploaded photo or file by its SHA-256 (listed in the incident's evidence); always an "
                         "application/octet-stream attachment with a sandboxing CSP. " + r),

@@ -19,6 +19,7 @@ BENCHES = [
     ("Switch isolation: SSH and SNMP", ["bench_switch.py", "--runs", "20"]),
     ("Detection: offline, live capture, memory", ["bench_detection.py"]),
     ("API: panic via HTTP, status under 50 clients", ["bench_api.py"]),
+    ("PDF incident report: ReportLab beside Chromium", ["bench_report_pdf.py"]),
 ]
 
 

@@ -298,6 +298,18 @@ def check_journal(state_dir: Path) -> Line:
                 f"journal intact ({res.checked} entries)")
 
 
+def check_pdf() -> Line:
+    """Can the incident report for the data protection authority be written as PDF on this box?"""
+    from controller.report_pdf import pdf_check
+
+    ok, detail = pdf_check()
+    if ok:
+        return Line("pdf", OK, "PDF-Bericht möglich", "PDF report works", detail=detail)
+    return Line("pdf", WARN, "PDF-Bericht geht nicht (HTML-Bericht schon)", "PDF report fails (HTML report works)",
+                "deploy/install.sh erneut ausführen (installiert ReportLab in die notaus-Umgebung).",
+                "Run deploy/install.sh again (it installs ReportLab into the notaus environment).", detail=detail)
+
+
 # ------------------------------------------------------------------------------------- running
 def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_seconds: float = 2.0) -> list[Line]:
     """Every check, in the order a provider fixes things: devices first, then the box itself."""
@@ -335,6 +347,7 @@ def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_secon
     lines.append(check_disk(state_dir))
     lines.append(check_certificate(cert))
     lines.append(check_journal(state_dir))
+    lines.append(check_pdf())
     return lines
 
 

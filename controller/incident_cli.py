@@ -148,12 +148,12 @@ def _dispatch(args: argparse.Namespace, mgr: IncidentManager, policy: Any, lang:
         _print(args, _brief(inc, lang), f"Vorfall {inc.id} abgeschlossen")
         return EXIT_OK
     if cmd == "report":
-        from controller.report_export import ChromiumMissing, PdfFailed, export
+        from controller.report_export import PdfFailed, PdfUnavailable, export
 
         out_path = Path(args.output or f"vorfall-{inc.id}.{args.format}")
         try:
             written = export(mgr, inc, policy, out_path, args.format, lang)
-        except (ChromiumMissing, PdfFailed) as exc:
+        except (PdfUnavailable, PdfFailed) as exc:
             _print(args, {"error": "pdf_failed", "detail": str(exc)}, f"notaus: {exc}")
             return EXIT_ERROR
         head = mgr.journal.head()

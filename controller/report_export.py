@@ -1,20 +1,16 @@
-"""The incident report as one self-contained document (HTML with inline CSS, or PDF via Chromium).
+"""The incident report as one self-contained document (HTML with inline CSS, or PDF).
 
 Self-contained because it travels: to the insurer, the police, the data protection authority, a
 forensic examiner — by e-mail or on a stick, opened years later without notaus. No scripts, no
 external fonts or images. It carries the journal's head hash at the time of writing and each
 timeline entry's own hash, so a reader can check it against ``notaus journal verify``.
 
-PDF is rendered by Debian's ``chromium`` in headless mode from the HTML file (the same engine the
-staff see the page with), with networking and background services off.
+The PDF is drawn by ReportLab (:mod:`controller.report_pdf`) from the same data as the HTML
+(:func:`context`), so it works on a practice box installed with ``deploy/install.sh`` without a browser.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,19 +18,16 @@ from typing import Any
 from jinja2 import Environment, select_autoescape
 
 from controller.incident import Incident, IncidentManager, utcnow
+from controller.report_pdf import PdfUnavailable, render_pdf
 from controller.reporting import _local, describe, drafts, facts
-
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer")
-
-
-class ChromiumMissing(RuntimeError):
-    """No Chromium to print the PDF with; the message says how to install it."""
 
 
 class PdfFailed(RuntimeError):
-    pass
+    """The renderer is there but could not write this report."""
+
+
+#: the name callers used while the PDF came from Chromium; the same exception now
+ChromiumMissing = PdfUnavailable
 
 
 L: dict[str, tuple[str, str]] = {
@@ -202,13 +195,14 @@ def build(mgr: IncidentManager, inc: Incident, policy: Any, lang: str = "de",
             "generated": (now or utcnow()).isoformat(), "lang": lang, "practice": policy.practice}
 
 
-def render_html(mgr: IncidentManager, inc: Incident, policy: Any, lang: str = "de") -> str:
+def context(mgr: IncidentManager, inc: Incident, policy: Any, lang: str = "de") -> dict[str, Any]:
+    """What the HTML template and the PDF renderer lay out: labels in ``lang``, the report data, helpers."""
     doc = build(mgr, inc, policy, lang)
     f = doc["facts"]
     idx = 1 if lang == "en" else 0
     t = {k: v[idx] for k, v in L.items()}
     entries = f["entries"]
-    return _template.render(
+    return dict(
         t=t, lang=lang, css=CSS, inc=inc, f=f, drafts=doc["drafts"], practice=policy.practice,
         head=f["journal_head"], verify=doc["verify"], last_seq=entries[-1].seq if entries else inc.seq_start,
         countdown_text=f["countdown"]["text_en" if lang == "en" else "text_de"],
@@ -216,51 +210,31 @@ def render_html(mgr: IncidentManager, inc: Incident, policy: Any, lang: str = "d
         fmt_bytes=_fmt_bytes)
 
 
-def find_chromium() -> str | None:
-    override = os.environ.get("NOTAUS_CHROMIUM")
-    if override:
-        return override if shutil.which(override) or Path(override).is_file() else None
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def html_to_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = 120.0) -> Path:
-    """Print an HTML file to PDF with headless Chromium; raise with what to do if that is impossible."""
-    chromium = find_chromium()
-    if chromium is None:
-        raise ChromiumMissing("Chromium fehlt für den PDF-Export: 'apt-get install chromium' ausführen oder "
-                              "--format html verwenden (Chromium is missing: install it or use --format html).")
-    html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path).resolve()
-    pdf_path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="notaus-chromium-") as profile:
-        cmd = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--print-to-pdf={pdf_path}",
-               html_path.as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "HOME": profile})
-        except subprocess.TimeoutExpired:
-            raise PdfFailed(f"Chromium did not finish within {timeout:.0f} s; use --format html") from None
-    if proc.returncode != 0 or not pdf_path.is_file() or pdf_path.stat().st_size == 0:
-        tail = (proc.stderr or "").strip().splitlines()[-3:]
-        raise PdfFailed(f"Chromium could not print the PDF (exit {proc.returncode}): {' | '.join(tail)}")
-    return pdf_path
+def render_html(mgr: IncidentManager, inc: Incident, policy: Any, lang: str = "de") -> str:
+    return _template.render(**context(mgr, inc, policy, lang))
 
 
 def export(mgr: IncidentManager, inc: Incident, policy: Any, out: str | Path, fmt: str = "html",
            lang: str = "de") -> Path:
     """Write the report to ``out`` as ``html`` or ``pdf``."""
     out = Path(out)
-    html = render_html(mgr, inc, policy, lang)
     if fmt == "html":
+        html = render_html(mgr, inc, policy, lang)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
         return out
     if fmt != "pdf":
         raise ValueError("format must be html or pdf")
-    with tempfile.TemporaryDirectory(prefix="notaus-report-") as tmp:
-        src = Path(tmp) / f"incident-{inc.id}.html"
-        src.write_text(html, encoding="utf-8")
-        return html_to_pdf(src, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ctx = context(mgr, inc, policy, lang)
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        render_pdf(ctx, tmp)
+        tmp.replace(out)                  # no half-written report under the asked-for name
+    except PdfUnavailable:
+        raise
+    except Exception as exc:
+        raise PdfFailed(f"PDF konnte nicht erstellt werden; --format html verwenden (PDF failed: {exc!r})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

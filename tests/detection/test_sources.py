@@ -9,6 +9,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -166,7 +167,7 @@ time.sleep(0.3); cap.stop(); t.join(); cap.close()
 print(json.dumps({{"packets": ft.packets, "flows": ft.flows, "ring": cap.stats.ring,
                   "pairs": [(p.dport, p.conns) for p in ft.pairs.values()]}}), flush=True)
 """
-    sniffer = subprocess.Popen(["ip", "netns", "exec", ns_b, "python3", "-c", code],
+    sniffer = subprocess.Popen(["ip", "netns", "exec", ns_b, sys.executable, "-c", code],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert sniffer.stdout is not None and sniffer.stdin is not None
@@ -175,7 +176,7 @@ print(json.dumps({{"packets": ft.packets, "flows": ft.flows, "ring": cap.stats.r
                 "for i in range(200):\n s.sendto(b'x'*40,('10.99.0.2',5555 if i%2==0 else 6666))\n"
                 "for i in range(5):\n"
                 "  t=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); t.sendto(b'y',('10.99.0.2',5555))\n")
-        subprocess.run(["ip", "netns", "exec", ns_a, "python3", "-c", send], check=True)
+        subprocess.run(["ip", "netns", "exec", ns_a, sys.executable, "-c", send], check=True)
         sniffer.stdin.write("go\n")
         sniffer.stdin.flush()
         out, _ = sniffer.communicate(timeout=30)

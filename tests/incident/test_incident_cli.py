@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +57,16 @@ def test_panic_in_another_process_is_picked_up_and_reported(policy_file: Path, t
     assert code == 1 and "notaus incident list" in out_text
 
 
-def test_pdf_without_chromium_says_what_to_do(policy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_pdf_without_reportlab_says_what_to_do(policy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from controller import report_pdf
+
     cfg = ("--config", str(policy_file))
     assert run(capsys, *cfg, "incident", "open", "--note", "von Hand", "--json")[0] == 0
-    monkeypatch.setenv("NOTAUS_CHROMIUM", str(tmp_path / "no-chromium-here"))
+    monkeypatch.setattr(report_pdf, "_fonts", None)
+    monkeypatch.setitem(sys.modules, "reportlab.pdfbase", None)        # as if the wheel were not installed
     code, out = run(capsys, *cfg, "incident", "report", "current", "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
-    assert code == 1 and "apt-get install chromium" in out and not (tmp_path / "x.pdf").exists()
+    assert code == 1 and "ReportLab" in out and "install.sh" in out and not (tmp_path / "x.pdf").exists()
+    assert not list(tmp_path.glob(".x.pdf*"))
+    code, out = run(capsys, *cfg, "incident", "report", "current", "--format", "html", "-o", str(tmp_path / "x.html"))
+    assert code == 0 and (tmp_path / "x.html").is_file()

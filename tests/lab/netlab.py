@@ -28,6 +28,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -217,7 +218,7 @@ class Lab:
     def run_python(self, ns: str, code: str, *, check: bool = True,
                    timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run a Python snippet inside ``ns`` with the repo importable (e.g. ``drivers.sim.nft_effects``)."""
-        return self.run(ns, "python3", "-c", code, check=check, timeout=timeout)
+        return self.run(ns, sys.executable, "-c", code, check=check, timeout=timeout)
 
     def popen(self, ns: str, *cmd: str, env: Mapping[str, str] | None = None,
               **kwargs: Any) -> subprocess.Popen[Any]:
@@ -372,7 +373,7 @@ class Lab:
             raise LabUnavailable(f"cannot set up NAT in the router namespace: {nat.stderr.strip()}")
 
     def _start_servers(self) -> None:
-        proc = self.popen(self.INET, "python3", "-m", "tests.lab.servers", "--bind", "0.0.0.0",
+        proc = self.popen(self.INET, sys.executable, "-m", "tests.lab.servers", "--bind", "0.0.0.0",
                           "--udp-echo", str(UDP_ECHO_PORT), "--tcp-echo", str(TCP_ECHO_PORT),
                           "--sip", str(SIP_PORT), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None

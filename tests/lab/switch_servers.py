@@ -115,7 +115,7 @@ FAKE_CLI_PORT = 2201
 def start_lab_fake_cli(lab: Any, dialect: str = "ios") -> Any:
     """The fake vendor CLI inside the switch namespace, driving the real bridge ports."""
     mapping = IOS_PORT_MAP if dialect == "ios" else {str(i + 1): p for i, p in enumerate(IOS_PORT_MAP.values())}
-    args = ["python3", "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
+    args = [sys.executable, "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
             "--listen", f"{lab.switch_ip}:{FAKE_CLI_PORT if dialect == 'ios' else FAKE_CLI_PORT + 1}",
             "--bridge", "br0"]
     for vendor, linux in mapping.items():

@@ -7,6 +7,7 @@ These tests run the real thing: processes in network namespaces, the probe's UDP
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 
 import pytest
@@ -27,7 +28,7 @@ def effects(lab: Lab, code: str) -> str:
 
 def start_echo(lab: Lab, host: str) -> subprocess.Popen[bytes]:
     """A UDP echo server on a LAN host, for LAN->LAN traffic that must not pass the router."""
-    proc = lab.popen(host, "python3", "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
+    proc = lab.popen(host, sys.executable, "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
                      "--udp-echo", str(lab.udp_echo_port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     return proc
@@ -39,7 +40,7 @@ def assert_stopped(probe: Probe, since: float) -> None:
 
 
 def test_workstation_reaches_internet_through_nat(lab: Lab) -> None:
-    listener = lab.popen(Lab.INET, "python3", "-u", "-c",
+    listener = lab.popen(Lab.INET, sys.executable, "-u", "-c",
                          "import socket,sys\n"
                          "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                          f"s.bind(('{lab.inet_ip}',9999)); print('ready', flush=True)\n"

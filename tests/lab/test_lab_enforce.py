@@ -174,7 +174,7 @@ def learn_macs(lab: Lab) -> None:
 
 
 def echo(lab: Lab, host: str) -> subprocess.Popen[bytes]:
-    proc = lab.popen(host, "python3", "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
+    proc = lab.popen(host, sys.executable, "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
                      "--udp-echo", str(lab.udp_echo_port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     return proc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -59,7 +60,7 @@ def in_ctrl(lab: Lab, method: str, body: str) -> Any:
 
 
 def echo(lab: Lab, host: str) -> subprocess.Popen[bytes]:
-    proc = lab.popen(host, "python3", "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
+    proc = lab.popen(host, sys.executable, "-m", "tests.lab.servers", "--bind", lab.host_ip(host),
                      "--udp-echo", str(lab.udp_echo_port), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     return proc
