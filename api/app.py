@@ -21,10 +21,13 @@ from api.guardrails import AgentGate, GateStore
 from api.idempotency import IdempotencyStore
 from api.ratelimit import RateLimiter
 from api.security import security_headers
+from controller.observer import StatusObserver
 
 DEFAULTS: dict[str, Any] = {
     "state_dir": None,                # default: engine.policy.controller.state_dir
     "status_cache_seconds": 1.0,      # engine.status() is shared by all pollers for this long
+    "status_observer_seconds": 0.0,   # > 0: one loop reads the devices this often (controller.observer);
+                                      # status, UI and /metrics read its latest observation (``notaus serve``)
     "agent_requests_per_minute": 60,  # per agent token, beyond: 429
     "auth_failures_per_minute": 20,   # per client address, beyond: 429
     "max_body_bytes": 64 * 1024,
@@ -43,6 +46,7 @@ class Services:
     auth_fail_limiter: RateLimiter
     config: dict[str, Any]
     scheduler: Any = None             # controller.scheduler.Scheduler when served; its status() for the UI
+    observer: StatusObserver | None = None   # the one device observer, when ``status_observer_seconds`` > 0
     _status_lock: threading.Lock = field(default_factory=threading.Lock)
     _status_cache: tuple[float, dict[str, Any]] | None = None
 
@@ -52,6 +56,8 @@ class Services:
         Many tablets and PCs poll while a panic runs; one engine call per second is enough, and it
         keeps device sessions free for the containment itself.
         """
+        if self.observer is not None:
+            return self.observer.document()
         ttl = float(self.config["status_cache_seconds"])
         if ttl <= 0:
             return dict(self.engine.status())
@@ -69,8 +75,12 @@ class Services:
 
     def invalidate_status(self) -> None:
         self._status_cache = None
+        if self.observer is not None:
+            self.observer.refresh()
 
     def close(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
         self.tokens.close()
         self.idempotency.close()
         self.gate.store.close()
@@ -105,6 +115,11 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: 
         config=cfg,
         scheduler=scheduler,
     )
+    if float(cfg["status_observer_seconds"]) > 0:
+        from api.status_view import service_view
+
+        svc.observer = StatusObserver(engine, interval=float(cfg["status_observer_seconds"]),
+                                      augment=lambda: {"service": service_view(engine, scheduler)}).start()
     app.extensions["notaus"] = svc
 
     from api.ui import ui

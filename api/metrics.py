@@ -40,6 +40,12 @@ def render_metrics(svc: Any) -> str:
     _metric(lines, "notaus_device_wan_up", "1 WAN up, 0 down, -1 unknown (routers)", "gauge",
             [({"device": d.get("name", "?")}, {"up": 1.0, "down": 0.0}.get(str(d.get("wan")), -1.0))
              for d in devices if d.get("wan") not in (None, "unknown") or d.get("driver") in ("fritzbox", "speedport")])
+    observation = status.get("observation")
+    if observation:   # served with the one observer (controller.observer): how old the reading is
+        _metric(lines, "notaus_status_age_seconds", "age of the device reading behind this status", "gauge",
+                [({}, float(observation.get("age_seconds", 0.0)))])
+        _metric(lines, "notaus_status_stale", "1 if the observer fell behind or a device's reading is stale",
+                "gauge", [({}, 1.0 if observation.get("stale") else 0.0)])
     _metric(lines, "notaus_drift", "desired facts the devices do not confirm", "gauge",
             [({}, float(len(status.get("drift") or [])))])
     _metric(lines, "notaus_isolations", "machines isolated now", "gauge",

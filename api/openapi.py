@@ -86,7 +86,13 @@ SCHEMAS: dict[str, Any] = {
         "name": {"type": "string"}, "driver": {"type": "string"}, "reachable": {"type": "boolean"},
         "wan": {"type": "string"}, "wlan": {"type": "string"},
         "blocked_hosts": {"type": "array", "items": {"type": "string"}},
-        "ports_down": {"type": "array", "items": {"type": "string"}}, "error": {"type": "string"}}},
+        "ports_down": {"type": "array", "items": {"type": "string"}}, "error": {"type": "string"},
+        "observed_at": {"type": "string"}, "age_seconds": {"type": "number"}, "stale": {"type": "boolean"}}},
+    "Observation": {"type": "object", "required": ["source", "taken_at", "age_seconds", "stale"], "properties": {
+        "source": {"enum": ["observer"]}, "taken_at": {"type": "string"}, "age_seconds": {"type": "number"},
+        "interval_seconds": {"type": "number"}, "stale_after_seconds": {"type": "number"},
+        "stale": {"type": "boolean"}, "stale_devices": {"type": "array", "items": {"type": "string"}},
+        "running": {"type": "boolean"}}},
     "Isolation": {"type": "object", "required": ["host"], "properties": {
         "host": {"type": "string"}, "ip": {"type": ["string", "null"]}, "mac": {"type": ["string", "null"]},
         "reason": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
@@ -114,7 +120,7 @@ SCHEMAS: dict[str, Any] = {
         "isolations": {"type": "array", "items": _ref("Isolation")},
         "pending_approvals": {"type": "array", "items": _ref("AgentRequest")},
         "drift": {"type": "array", "items": {"type": "object"}},
-        "service": _ref("Service"),
+        "service": _ref("Service"), "observation": _ref("Observation"),
         "journal_head": {"type": ["string", "null"]}, "generated": {"type": "string"}}},
     "JournalEntry": {"type": "object", "required": ["seq", "ts", "kind", "actor", "data", "prev_hash", "hash"],
                      "properties": {"seq": {"type": "integer"}, "ts": {"type": "string"}, "kind": {"type": "string"},

@@ -93,6 +93,9 @@ def whoami() -> tuple[Response, int]:
 @require("status")
 def status() -> tuple[Response, int]:
     svc = services()
+    if svc.observer is not None:   # the service's one observer: devices and service view of its last round
+        obs = svc.observer.latest()
+        return reply(build_status(svc.observer.document(obs), svc.gate, svc.engine.policy, obs.extras.get("service")))
     service = _service_cache().get(svc.engine, svc.scheduler, float(svc.config["status_cache_seconds"]))
     return reply(build_status(svc.status(), svc.gate, svc.engine.policy, service))
 

@@ -20,6 +20,8 @@ from typing import Any
 from policies.loader import PolicyError, load_policy
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
+#: how often the served status observer reads the devices (Home Assistant: local devices >= 5 s)
+SERVE_OBSERVER_SECONDS = 5.0
 
 
 def _common() -> argparse.ArgumentParser:
@@ -257,7 +259,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         sched = start_service_scheduler(
             engine, path, on_policy_applied=policy_applied,
             hooks={"auto_release": (30, lambda: holder["app"].extensions["notaus"].gate.release_due())})
-        app = holder["app"] = create_app(engine, scheduler=sched)
+        app = holder["app"] = create_app(engine, scheduler=sched,
+                                         config={"status_observer_seconds": SERVE_OBSERVER_SECONDS})
         cert, key = args.cert, args.key
         listen = args.listen or policy.controller.listen
         if args.self_signed and not cert:

@@ -655,13 +655,18 @@ class Engine:
         return found.name if found is not None and found.name in isolations else None
 
     # ---------------------------------------------------------------------------- observation
-    def status(self, max_age: float = 0.0) -> dict[str, Any]:
-        """The documented ``status --json`` document; ``max_age`` lets busy callers share a reading."""
+    def status(self, max_age: float = 0.0, observed: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The documented ``status --json`` document; ``max_age`` lets busy callers share a reading.
+
+        ``observed`` is a reading taken elsewhere (the service's observer, :mod:`controller.observer`);
+        without it every device is read now.
+        """
         cached = self._status_cache
-        if max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
+        if observed is None and max_age > 0 and cached is not None and time.monotonic() - cached[0] <= max_age:
             return cached[1]
         desired = self.state.desired()
-        observed = observe(self)
+        if observed is None:
+            observed = observe(self)
         gaps = find_gaps(desired, observed)
         gap_hosts = {g["step"].host for g in gaps if g["step"].host}
         panic_active = desired["containment"] is not None

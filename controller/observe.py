@@ -20,71 +20,86 @@ if TYPE_CHECKING:
     from controller.engine import Engine
 
 
+def observe_router(engine: Engine, name: str, drv: RouterDriver, desired: dict[str, Any]) -> dict[str, Any]:
+    """One router's WAN, WLAN and host blocks as it reports them."""
+    obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
+                           "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": []}
+    try:
+        wan = engine._call(name, drv.wan_status)
+        obs["wan"] = wan if wan in ("up", "down") else "unknown"
+        obs["wan_detail"] = wan
+    except NotSupported:
+        pass
+    except DriverError as exc:
+        obs.update(reachable=False, error=str(exc))
+        return obs
+    if name in set(desired["wan_cut"]):
+        # not every router has a trigger; then the WAN state alone must do
+        with contextlib.suppress(DriverError):
+            obs["wan_trigger"] = engine._call(name, drv.wan_trigger)
+    try:
+        nets = engine._call(name, drv.wlan_status)
+        obs["wlan"] = "on" if any(n.enabled for n in nets) else "off"
+    except DriverError:
+        pass
+    if drv.supports("block_host"):
+        for ip in sorted(desired["router_blocks"]):
+            try:
+                if engine._call(name, functools.partial(drv.host_blocked, ip)):
+                    obs["blocked_hosts"].append(ip)
+            except DriverError:
+                obs.setdefault("unreadable_hosts", []).append(ip)
+    return obs
+
+
+def observe_switch(engine: Engine, name: str, drv: SwitchDriver) -> dict[str, Any]:
+    """One switch's ports that are down and the VLAN of each port."""
+    obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
+                           "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+                           "port_vlans": {}}
+    try:
+        for p in engine._call(name, drv.ports):
+            if not p.admin_up:
+                obs["ports_down"].append(p.name)
+            obs["port_vlans"][p.name] = p.vlan
+    except DriverError as exc:
+        obs.update(reachable=False, error=str(exc))
+    return obs
+
+
+def observe_device(engine: Engine, name: str, desired: dict[str, Any]) -> dict[str, Any] | None:
+    """What one device reports (``None`` for a device that is neither router nor switch)."""
+    drv = engine.drivers[name]
+    if isinstance(drv, RouterDriver):
+        return observe_router(engine, name, drv, desired)
+    if isinstance(drv, SwitchDriver):
+        return observe_switch(engine, name, drv)
+    return None
+
+
+def unanswered(engine: Engine, name: str, message: str | None = None) -> dict[str, Any]:
+    """The observation of a device that did not answer in time: everything unknown, never guessed."""
+    return {"name": name, "driver": engine.policy.device(name).driver, "reachable": False,
+            "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
+            "error": message or f"no answer within {engine.settings.parallel_timeout:.0f} s"}
+
+
 def observe(engine: Engine) -> dict[str, dict[str, Any]]:
     """Read every device in parallel, bounded; what cannot be read is 'unknown', never guessed."""
     desired = engine.state.desired()
-    blocked_ips = sorted(desired["router_blocks"])
-    cut_routers = set(desired["wan_cut"])
-
-    def observe_router(name: str, drv: RouterDriver) -> dict[str, Any]:
-        obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
-                               "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": []}
-        try:
-            wan = engine._call(name, drv.wan_status)
-            obs["wan"] = wan if wan in ("up", "down") else "unknown"
-            obs["wan_detail"] = wan
-        except NotSupported:
-            pass
-        except DriverError as exc:
-            obs.update(reachable=False, error=str(exc))
-            return obs
-        if name in cut_routers:
-            # not every router has a trigger; then the WAN state alone must do
-            with contextlib.suppress(DriverError):
-                obs["wan_trigger"] = engine._call(name, drv.wan_trigger)
-        try:
-            nets = engine._call(name, drv.wlan_status)
-            obs["wlan"] = "on" if any(n.enabled for n in nets) else "off"
-        except DriverError:
-            pass
-        if drv.supports("block_host"):
-            for ip in blocked_ips:
-                try:
-                    if engine._call(name, functools.partial(drv.host_blocked, ip)):
-                        obs["blocked_hosts"].append(ip)
-                except DriverError:
-                    obs.setdefault("unreadable_hosts", []).append(ip)
-        return obs
-
-    def observe_switch(name: str, drv: SwitchDriver) -> dict[str, Any]:
-        obs: dict[str, Any] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": True,
-                               "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
-                               "port_vlans": {}}
-        try:
-            for p in engine._call(name, drv.ports):
-                if not p.admin_up:
-                    obs["ports_down"].append(p.name)
-                obs["port_vlans"][p.name] = p.vlan
-        except DriverError as exc:
-            obs.update(reachable=False, error=str(exc))
-        return obs
-
-    futures = {}
-    for name, drv in engine.drivers.items():
-        if isinstance(drv, RouterDriver):
-            futures[name] = engine._executor.submit(observe_router, name, drv)
-        elif isinstance(drv, SwitchDriver):
-            futures[name] = engine._executor.submit(observe_switch, name, drv)
+    futures = {name: engine._executor.submit(observe_device, engine, name, desired)
+               for name, drv in engine.drivers.items() if isinstance(drv, RouterDriver | SwitchDriver)}
     out: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + engine.settings.parallel_timeout
     for name, fut in futures.items():
         try:
-            out[name] = fut.result(timeout=max(0.0, deadline - time.monotonic()))
+            res = fut.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
-            out[name] = {"name": name, "driver": engine.policy.device(name).driver, "reachable": False,
-                         "wan": "unknown", "wlan": "unknown", "blocked_hosts": [], "ports_down": [],
-                         "error": f"no answer within {engine.settings.parallel_timeout:.0f} s"}
+            res = unanswered(engine, name)
+        if res is not None:
+            out[name] = res
     return out
+
 
 def find_gaps(desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every desired fact the devices do not confirm, with what would re-apply it."""
