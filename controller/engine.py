@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.consequences import panic_warnings
+from controller.host_identity import canonical_ip
 from controller.isolation_plan import IsolationPlanner, Refused, safe_mac
 from controller.journal import Journal
 from controller.observe import find_gaps, observe
@@ -648,8 +649,10 @@ class Engine:
         if ident in isolations:
             return ident
         mac = safe_mac(ident)
+        ip = canonical_ip(ident)
         for key, iso in isolations.items():
-            if ident == iso.get("ip") or (mac and mac == iso.get("mac")):
+            if ident == iso.get("ip") or (mac and mac == iso.get("mac")) or key.casefold() == ident.strip().casefold() \
+                    or (ip and ip == canonical_ip(iso.get("ip") or "")):
                 return key
         found = self.policy.find_host(ident)
         return found.name if found is not None and found.name in isolations else None
