@@ -118,6 +118,11 @@ UI: dict[str, tuple[str, str]] = {
     "val_off": ("aus", "off"),
     "ports_off": ("Ports aus", "Ports off"),
     "drift_title": ("Notaus hat eingegriffen", "notaus stepped in"),
+    "attention_title": ("Gerät lehnt eine Sperre ab – bitte prüfen", "A device refuses an isolation – please check"),
+    "attention_todo": ("Notaus versucht es nur noch selten erneut. IT-Dienstleister anrufen; bis dahin den Rechner "
+                       "vom Netz trennen (Kabel ziehen).",
+                       "notaus retries only rarely now. Call the IT provider; until then unplug the machine's "
+                       "network cable."),
     "drill_left": ("Übung endet in", "Drill ends in"),
     "incident_open": ("Vorfall öffnen", "Open the incident"),
     "scheduler_down": ("Die Hintergrundprüfungen von Notaus laufen nicht – eine Trennung wird nicht überwacht. "

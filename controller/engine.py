@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.attention import Attention
 from controller.consequences import panic_warnings
+from controller.host_identity import canonical_ip
 from controller.isolation_plan import IsolationPlanner, Refused, safe_mac
 from controller.journal import Journal
 from controller.observe import find_gaps, observe
@@ -45,7 +47,7 @@ from policies.schema import Device, HostEntry, Policy
 log = logging.getLogger(__name__)
 
 #: failures that another try will not fix
-PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found")
+PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found", "invalid_argument")
 
 
 def _now() -> str:
@@ -648,8 +650,10 @@ class Engine:
         if ident in isolations:
             return ident
         mac = safe_mac(ident)
+        ip = canonical_ip(ident)
         for key, iso in isolations.items():
-            if ident == iso.get("ip") or (mac and mac == iso.get("mac")):
+            if ident == iso.get("ip") or (mac and mac == iso.get("mac")) or key.casefold() == ident.strip().casefold() \
+                    or (ip and ip == canonical_ip(iso.get("ip") or "")):
                 return key
         found = self.policy.find_host(ident)
         return found.name if found is not None and found.name in isolations else None
@@ -672,12 +676,14 @@ class Engine:
         panic_active = desired["containment"] is not None
         panic_gaps = [g for g in gaps if g["what"] in ("wan", "wlan") or (
             g["what"] == "host_block" and desired["router_blocks"].get(g["step"].target, {}).get("reason") == "panic")]
+        attention = Attention(self.state, self.journal).view()
         isolations = []
         for key, iso in sorted(desired["isolations"].items()):
             isolations.append({"host": key, "ip": iso.get("ip"), "mac": iso.get("mac"), "reason": iso.get("reason"),
                                "source": iso.get("source"), "since": iso.get("since"),
                                "methods": [f"{m['device']}:{m['action']}:{m['target']}" for m in iso["methods"]],
-                               "verified": key not in gap_hosts})
+                               "verified": key not in gap_hosts,
+                               "needs_attention": any(a.get("host") == key for a in attention)})
         devices = []
         for d in self.policy.devices:
             obs = dict(observed.get(d.name, {}))
@@ -696,6 +702,7 @@ class Engine:
             "isolations": isolations,
             "drift": [{k: v for k, v in g.items() if k != "step"} for g in gaps],
             "journal_head": (h.hash if (h := self.journal.head()) else None),
+            "attention": attention,
         }
         self._status_cache = (time.monotonic(), doc)
         return doc
@@ -705,9 +712,14 @@ class Engine:
         with self._exclusive():
             desired = self.state.desired()
             if not self.state.is_active():
+                Attention(self.state, self.journal).prune([])
                 return []
             observed = observe(self)
-            gaps = [g for g in find_gaps(desired, observed) if observed.get(g["device"], {}).get("reachable")]
+            all_gaps = find_gaps(desired, observed)
+            attention = Attention(self.state, self.journal)
+            attention.prune(all_gaps)   # device confirms it now, or it is no longer wanted
+            gaps = [g for g in all_gaps if observed.get(g["device"], {}).get("reachable")]
+            gaps = attention.due(gaps)  # refused steps wait for their backoff: no journal entry per pass
             if not gaps:
                 return []
             drifts = [{k: v for k, v in g.items() if k != "step"} for g in gaps]
@@ -715,8 +727,10 @@ class Engine:
                 self.journal.append("drift", drift)
             jobs, steps_of = self._jobs_for([g["step"] for g in gaps], "enforce")
             results = self._run_parallel(jobs, steps_of, "enforce")
-            for drift, res in zip(drifts, _align(gaps, results), strict=False):
+            aligned = _align(gaps, results)
+            for drift, res in zip(drifts, aligned, strict=False):
                 drift["reapplied"] = res.outcome if res else "unknown"
+            attention.record(gaps, aligned)
             self.journal.append("enforce.result", {"drifts": drifts})
             self._status_cache = None
             self._emit("drift", {"drifts": drifts})

@@ -8,9 +8,9 @@ MAC tables when the policy names none.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
 
+from controller.host_identity import HostResolver, NotPracticeHost
 from controller.locate import guard_from_driver, locate_mac
 from controller.results import Step
 from drivers.base import DriverError, Host, SwitchDriver
@@ -28,36 +28,18 @@ class IsolationPlanner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def resolver(self) -> HostResolver:
+        """The one host identity resolver (controller.host_identity) over the policy and router lists."""
+        engine = self.engine
+        return HostResolver(engine.policy,
+                            lambda: [h for hosts in list(engine._router_hosts.values()) for h in hosts])
+
     def resolve_host(self, ident: str) -> HostEntry:
-        """HOST = configured name, IPv4 or MAC; unknown IP/MAC are looked up in the router's host list."""
-        found = self.engine.policy.find_host(ident)
-        if found is not None:
-            if not found.mac and found.ip:
-                rh = self._router_host(ip=found.ip)
-                if rh is not None and rh.mac:
-                    found = found.model_copy(update={"mac": safe_mac(rh.mac)})
-            if not found.ip and found.mac:
-                rh = self._router_host(mac=found.mac)
-                if rh is not None and rh.ip:
-                    found = found.model_copy(update={"ip": rh.ip})
-            return found
-        ip: str | None = None
-        mac: str | None = None
+        """HOST = configured name, IP (v4, v6, IPv4-mapped) or MAC in any spelling; else :class:`Refused`."""
         try:
-            ip = str(ipaddress.ip_address(ident))
-        except ValueError:
-            try:
-                mac = normalize_mac(ident)
-            except ValueError:
-                rh = next((h for hosts in self.engine._router_hosts.values() for h in hosts if h.name == ident), None)
-                if rh is None:
-                    raise Refused(f"unknown host {ident!r}: not in the policy and not in the router's host list"
-                                  ) from None
-                return HostEntry(name=ident, ip=rh.ip or None, mac=safe_mac(rh.mac) or None)
-        rh = self._router_host(ip=ip, mac=mac)
-        if rh is not None:
-            return HostEntry(name=rh.name or ident, ip=rh.ip or ip, mac=safe_mac(rh.mac) or mac)
-        return HostEntry(name=ident, ip=ip, mac=mac)
+            return self.resolver().resolve(ident).as_entry()
+        except NotPracticeHost as exc:
+            raise Refused(str(exc)) from None
 
     def _router_host(self, ip: str | None = None, mac: str | None = None) -> Host | None:
         for hosts in self.engine._router_hosts.values():
@@ -67,14 +49,13 @@ class IsolationPlanner:
         return None
 
     def guard_host(self, host: HostEntry) -> None:
-        """Fail closed: protected assets, the controller and the network gear are never isolated."""
-        if self.engine.policy.is_protected(host):
-            raise Refused(f"{host.name} is protected (role {host.role}) and is never isolated by notaus")
-        c = self.engine.settings
-        if (c.ip and host.ip == c.ip) or (c.mac and host.mac == c.mac):
-            raise Refused(f"{host.name} is the notaus controller itself")
-        if host.ip and host.ip in {d.address for d in self.engine.policy.devices}:
-            raise Refused(f"{host.name} is a network device notaus drives (router/switch)")
+        """Fail closed: protected assets, the controller and the network gear are never isolated.
+
+        Compared by resolved identity (host_identity), so no spelling of an address walks around it.
+        """
+        why = self.resolver().guard_reason(host)
+        if why:
+            raise Refused(why)
 
     def steps(self, host: HostEntry, method: str) -> tuple[list[Step], list[str]]:
         steps: list[Step] = []

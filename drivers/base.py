@@ -59,6 +59,12 @@ class NotFound(DriverError):
     kind = "not_found"
 
 
+class InvalidArgument(DriverError):
+    """The device rejected the arguments (TR-064 fault 402): the same call will be rejected again."""
+
+    kind = "invalid_argument"
+
+
 # ------------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Host:

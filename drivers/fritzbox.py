@@ -44,6 +44,7 @@ from drivers.base import (
     AuthFailed,
     DriverError,
     Host,
+    InvalidArgument,
     NotFound,
     NotPermitted,
     NotSupported,
@@ -222,7 +223,7 @@ class FritzBoxDriver(RouterDriver):
             return NotSupported(f"{self.name}: this FRITZ!Box does not offer what notaus needs ({what}); a "
                                 f"firmware update may add it", device=self.name, detail=detail)
         if isinstance(err, FritzArgumentError):
-            return DriverError(f"{self.name}: the FRITZ!Box rejected the arguments ({what}); this is a notaus bug, "
+            return InvalidArgument(f"{self.name}: the FRITZ!Box rejected the arguments ({what}); this is a notaus bug, "
                                f"please report it with the journal entry", device=self.name, detail=detail)
         if isinstance(err, FritzInternalError):
             return DriverError(f"{self.name}: the FRITZ!Box reported an internal error ({what}); try again, and "

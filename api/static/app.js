@@ -111,7 +111,7 @@
     if (c && drillEnd !== null) { c.textContent = fmtLeft((drillEnd - Date.now()) / 1000); }
   }
   setInterval(tickDrill, 1000);
-  function renderService(svc) {
+  function renderService(svc, attention) {
     var box = $("service-banners");
     if (!box || !svc) { return; }
     box.textContent = "";
@@ -176,11 +176,25 @@
       df.appendChild(ul);
       box.appendChild(df);
     }
+    if (attention && attention.length) {
+      // desired state a device refuses: a person must look (issue 11.3)
+      var at = el("div", "alert attention");
+      at.id = "attention-banner";
+      at.setAttribute("role", "alert");
+      at.appendChild(el("strong", "", T.attention_title));
+      at.appendChild(el("p", "", T.attention_todo));
+      var al = el("ul");
+      attention.forEach(function (a) {
+        al.appendChild(el("li", "", (a.host || a.target || a.device) + ": " + a.message));
+      });
+      at.appendChild(al);
+      box.appendChild(at);
+    }
   }
   function pollService(every) {
     function load() {
       api("GET", "/api/v1/status").then(function (r) {
-        if (r.status === 200) { renderService(r.data.service); }
+        if (r.status === 200) { renderService(r.data.service, r.data.attention); }
       }, function () { /* the page shows network errors when the staff act */ });
     }
     load();
@@ -295,7 +309,7 @@
         if (r.status !== 200) { fail(r.data.detail || T.error_network); return; }
         show("error", false);
         var s = r.data;
-        renderService(s.service);
+        renderService(s.service, s.attention);
         stage(s);
         var state = $("state");
         state.className = "banner " + s.state_code;

@@ -2,7 +2,8 @@
 
 Every finding at or above ``alert_score`` is journaled (kind ``detection``) once per pair and
 band; the decision (``detection.decision``: alert / ask / isolate) follows the policy, and an
-isolate goes through the engine so its guards (protected roles, rate limits) still apply. The
+isolate goes through the guardrail layer (:mod:`controller.guardrails`: host identity, protected
+hosts, ``max_auto_isolations``, approval queue) and from there through the engine's own guards. The
 evidence a forensic examiner needs is secured at that moment: a pcap of the suspect host's
 recent traffic from a bounded per-host ring, its SHA-256, and what the host sent to the internet.
 
@@ -112,6 +113,9 @@ class HostRing:
 
 
 _BANDS = {"alert": 1, "isolate": 2}
+#: the gate's decision as the outcome journaled in ``detection.action``
+_GATE_OUTCOME = {"isolated": "done", "partial": "partial", "failed": "failed", "refused": "refused",
+                 "queued": "queued", "duplicate": "duplicate"}
 
 #: how much lower both thresholds are while an incident's follow-up period is active
 FOLLOWUP_DELTA = 0.1
@@ -147,6 +151,8 @@ class Responder:
     ring: HostRing | None = None
     evidence_dir: Path | None = None
     actor: str = "detection"
+    #: the guardrail layer (controller.guardrails.AgentGate); built on the engine's state dir if not given
+    gate: Any = None
     #: e.g. ``IncidentManager.for_engine(engine).followup_until``; None = no follow-up sensitivity
     followup_until: Callable[[], datetime | None] | None = None
     #: how long one answer of ``followup_until`` is reused (it reads the incident database)
@@ -219,12 +225,17 @@ class Responder:
             return
         reason = (f"Beaconing-Verdacht: {det.src} -> {det.name or det.dst}:{det.dst_port} "
                   f"(Score {det.score:.2f}, {det.kind})")
-        result = self.engine.isolate(det.src, actor=self.actor, reason=reason, source="detection",
-                                     evidence=evidence)
-        if result.outcome in ("done", "partial"):
+        # through the guardrail layer (host identity, protected hosts, max_auto_isolations), never the engine
+        if self.gate is None:
+            from controller.guardrails import gate_for_engine
+            self.gate = gate_for_engine(self.engine)
+        decision = self.gate.request(det.src, agent="detection", reason=reason, source="detection",
+                                     evidence=evidence, actor=self.actor)
+        outcome = _GATE_OUTCOME.get(decision.decision, decision.decision)
+        if outcome in ("done", "partial", "queued", "duplicate"):
             self.isolated.add(det.src)
-        self.journal.append("detection.action", {"src": det.src, "outcome": result.outcome,
-                                                 "result": result.to_dict()}, self.actor)
+        self.journal.append("detection.action", {"src": det.src, "outcome": outcome,
+                                                 "result": decision.to_dict()}, self.actor)
 
     def collect_evidence(self, det: Detection) -> dict[str, Any]:
         ev: dict[str, Any] = {"detection": det.to_dict()}

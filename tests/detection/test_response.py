@@ -74,7 +74,8 @@ def test_isolate_policy_goes_through_engine_with_evidence(tmp_path: Path) -> Non
     first = kinds.index("detection")
     assert kinds[first + 1] == "detection.decision"
     iso = kinds.index("isolate.request")
-    assert kinds[iso - 2: iso] == ["detection", "detection.decision"]
+    # through the guardrail layer first (budget, host identity), then the engine's own guards
+    assert kinds[iso - 3: iso] == ["detection", "detection.decision", "agent.request"]
     assert kinds[iso + 1] == "guard.refused" and "detection.action" in kinds[iso:]
     entries = engine.journal.entries(limit=1000)
     decision = next(e for e in entries if e.kind == "detection.decision" and e.data["decision"] == "isolate")

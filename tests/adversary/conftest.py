@@ -1,0 +1,5 @@
+"""The adversary suite runs against the same real stack as the API tests (engine + TR-064 simulator)."""
+
+from __future__ import annotations
+
+from tests.api.conftest import app, auth, client, engine, sim, tokens  # noqa: F401 - shared fixtures
