@@ -264,6 +264,9 @@ class Engine:
                 ok, observed = self._poll(step.device, verify)
                 res.outcome = "done" if ok else "unverified"
                 res.message = observed if ok else f"the device accepted the command but reads back: {observed}"
+                if not ok:   # the driver knows the one setting that makes a box accept and ignore (FRITZ!OS 8.25)
+                    res.message += getattr(self.drivers[step.device], "unverified_hint", lambda action: "")(
+                        step.action)
         except NotSupported as exc:
             res.outcome, res.message, res.error_kind = "not_supported", str(exc), exc.kind
         except DriverError as exc:
