@@ -125,6 +125,7 @@ class Tr064Simulator(SimHttpServer):
         self._action_lock = threading.Lock()
         self.calls: Counter[str] = Counter()        # "Service.Action" -> answered SOAP calls
         self.documents_served = 0                   # description/SCPD GETs (discovery)
+        self.hung_requests = 0                      # requests that met ``hang`` (the client had to time out)
         SimHttpServer.__init__(self)
 
     # ---------------------------------------------------------------------------- lifecycle
@@ -286,6 +287,7 @@ def _make_handler(sim: Tr064Simulator) -> type[BaseHTTPRequestHandler]:
             if not sim.hang:
                 return False
             # accept and never answer, until the test lifts the hang or the simulator stops
+            sim.hung_requests += 1
             while sim.hang and not sim._stopping.is_set():
                 time.sleep(0.05)
             self.close_connection = True
