@@ -113,7 +113,7 @@ SCHEMAS: dict[str, Any] = {
         "existing": {"type": ["object", "null"]}}},
     "Status": {"type": "object", "required": ["state", "state_code", "contained", "devices", "isolations",
                                               "pending_approvals"], "properties": {
-        "state": {"enum": ["verbunden", "getrennt", "teilweise"]},
+        "state": {"enum": ["verbunden", "getrennt", "teilweise", "unbekannt"]},
         "state_code": {"enum": ["connected", "disconnected", "partial", "unknown"]},
         "contained": {"type": "boolean"}, "containment": {"type": ["object", "null"]},
         "devices": {"type": "array", "items": _ref("Device")},

@@ -92,7 +92,8 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_panic(args: argparse.Namespace) -> int:
-    engine = load_engine(args)
+    engine = load_engine(args, open_devices=False)
+    engine.open(fast=True)   # a dead router: verdict within its timeout (description from disk)
     try:
         lang = _lang(args)
         plan = engine.plan_panic(args.profile)

@@ -99,6 +99,7 @@ def check_router(device: Any, drv: RouterDriver, controller_ip: str | None, prob
                       f"{n}: Rechte ausreichend" + (f" (FRITZ!Box Einstellungen: {rights.get('BoxAdmin')})"
                                                     if isinstance(rights, dict) else ""),
                       f"{n}: rights sufficient"))
+    lines += firmware_lines(n, device, facts)
     if drv.supports("block_host"):
         ip = probe_ip or controller_ip
         if ip:
@@ -114,6 +115,36 @@ def check_router(device: Any, drv: RouterDriver, controller_ip: str | None, prob
                                   "Benutzerrechte prüfen.",
                                   "Machines can then only be isolated at switches; check firmware and user rights.",
                                   detail=str(exc)))
+    return lines
+
+
+def firmware_lines(n: str, device: Any, facts: dict[str, Any]) -> list[Line]:
+    """The FRITZ!OS version, and from 8.25 on the reminder of the per-device right to disconnect.
+
+    8.25 ignores a TR-064 disconnect (answered, nothing happens) unless the calling device has
+    that right (iobroker-community-adapters/ioBroker.tr-064#684, home-assistant/core#172413). The
+    box does not report the right over TR-064, and testing it means cutting the internet, so
+    doctor can only say so and point to ``notaus drill``.
+    """
+    if device.driver != "fritzbox" or not facts.get("firmware"):
+        return []
+    from drivers.fritzbox import WAN_RIGHT, WAN_RIGHT_FIRMWARE, WAN_RIGHT_PLACE, firmware_version
+
+    version = firmware_version(str(facts["firmware"]))
+    shown = f"{version[0]}.{version[1]:02d}" if version else str(facts["firmware"])
+    lines = [Line(f"{n}.firmware", OK, f"{n}: FRITZ!OS {shown}", f"{n}: FRITZ!OS {shown}",
+                  detail=str(facts["firmware"]))]
+    if version is not None and version >= WAN_RIGHT_FIRMWARE:
+        lines.append(Line(
+            f"{n}.wan_right", WARN,
+            f"{n}: Ab FRITZ!OS 8.25 trennt die Box das Internet nur, wenn dieses Gerät (notaus) das Recht "
+            f"„{WAN_RIGHT}“ hat – notaus kann das ohne Trennen nicht prüfen",
+            f"{n}: from FRITZ!OS 8.25 the box only disconnects the internet if this device (notaus) has the "
+            f"right '{WAN_RIGHT}' – notaus cannot test this without cutting",
+            f"Auf der FRITZ!Box unter {WAN_RIGHT_PLACE} das Recht für den notaus-Rechner setzen; dann in einer "
+            "ruhigen Minute „notaus drill“ ausführen (trennt kurz und stellt wieder her).",
+            f"On the FRITZ!Box set the right for the notaus machine under {WAN_RIGHT_PLACE}; then run "
+            "'notaus drill' at a quiet moment (cuts briefly and restores).", detail=str(facts["firmware"])))
     return lines
 
 
@@ -329,6 +360,8 @@ def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_secon
                               "Richtlinie prüfen (Treiber, password_file lesbar?).",
                               "Check the policy (driver, password_file readable?).", detail=str(exc)))
             continue
+        # the same on-disk TR-064 description the panic path reads (it never loads it over the network)
+        drv.options.setdefault("cache_dir", str(state_dir_for(policy, config_file) / "cache" / drv.name))
         try:
             if isinstance(drv, RouterDriver):
                 lines += check_router(device, drv, controller_ip, probe_ip)

@@ -80,6 +80,8 @@ class Engine:
         self._telephony: dict[str, Telephony] = {}
         self._router_hosts: dict[str, list[Host]] = {}
         self._open_errors: dict[str, str] = {}
+        #: devices that just did not answer: until when further calls fail at once (fail fast, see _call)
+        self._silent: dict[str, tuple[float, DriverError]] = {}
         self._health: dict[str, dict[str, Any]] = {}
         self._status_cache: tuple[float, dict[str, Any]] | None = None
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -104,8 +106,18 @@ class Engine:
 
     state_dir: Path = Path("var")
 
-    def open(self) -> None:
-        """Connect every device in parallel and warm the caches the panic path needs."""
+    def open(self, *, fast: bool = False) -> None:
+        """Connect every device in parallel and warm the caches the panic path needs.
+
+        ``fast`` is the cold CLI panic: a router's API description comes from the copy on disk
+        (written by the service, ``doctor`` or any earlier start); were it missing, loading it over
+        the network is bounded by the device's own ``timeout``, not the generous start-up bound, so a
+        dead box yields its verdict within ``timeout`` plus a second.
+        """
+        if fast:
+            for drv in self.drivers.values():
+                drv.options["open_timeout"] = drv.timeout
+
         def _open(name: str, drv: Driver) -> None:
             with self._dev_locks[name]:
                 drv.open()
@@ -119,8 +131,11 @@ class Engine:
                 self._open_errors.pop(name, None)
             except FutureTimeout:
                 self._open_errors[name] = f"no answer within {self.settings.parallel_timeout:.0f} s"
+                self._mark_silent(name, Unreachable(f"{name}: {self._open_errors[name]}", device=name))
             except DriverError as exc:
                 self._open_errors[name] = str(exc)
+                if isinstance(exc, Unreachable):
+                    self._mark_silent(name, exc)
             except Exception as exc:  # noqa: BLE001 - a broken device must not stop the controller
                 self._open_errors[name] = f"{type(exc).__name__}: {exc}"
         self.journal.append("engine.start", {"devices": sorted(self.drivers), "open_errors": self._open_errors})
@@ -205,10 +220,20 @@ class Engine:
                 log.exception("engine listener failed")
 
     def _call(self, device: str, fn: Callable[[], Any]) -> Any:
-        """One device call under that device's lock, retried on transient failures."""
+        """One device call under that device's lock, retried on transient failures.
+
+        Fail fast: a device that let a call run into its ``timeout`` is not asked again (no retry,
+        and every further call for a short while fails at once with the same verdict), so a panic
+        against a dead router says "Kabel ziehen" after one ``timeout``, not after one per step and
+        retry. Quick failures (connection refused while the box reboots, fault 820) are retried.
+        """
         attempts = 1 + self.settings.retries
         last: DriverError | None = None
         for attempt in range(attempts):
+            silent = self._silent.get(device)
+            if silent is not None and time.monotonic() < silent[0]:
+                raise silent[1]
+            started = time.monotonic()
             try:
                 with self._dev_locks[device]:
                     self._ensure_open(device)
@@ -217,10 +242,17 @@ class Engine:
                 if exc.kind in PERMANENT:
                     raise
                 last = exc
+                if isinstance(exc, Unreachable) and time.monotonic() - started >= 0.9 * self.drivers[device].timeout:
+                    self._mark_silent(device, exc)
+                    raise
                 if attempt + 1 < attempts:
                     time.sleep(min(0.2 * (attempt + 1), 1.0))
         assert last is not None
         raise last
+
+    def _mark_silent(self, device: str, exc: DriverError) -> None:
+        """Remember that ``device`` did not answer: calls in the next few seconds fail at once."""
+        self._silent[device] = (time.monotonic() + max(2.0, self.drivers[device].timeout), exc)
 
     def _ensure_open(self, device: str) -> None:
         """A device that failed at start-up is opened again before use (e.g. it was rebooting)."""
@@ -234,6 +266,7 @@ class Engine:
         except Exception as exc:  # noqa: BLE001
             raise DriverError(f"{device}: cannot connect: {type(exc).__name__}: {exc}", device=device) from exc
         self._open_errors.pop(device, None)
+        self._silent.pop(device, None)
         if isinstance(drv, RouterDriver):
             self._refresh_router_facts(device, drv)
 
@@ -247,6 +280,8 @@ class Engine:
                 ok, observed = self._call(device, check)
             except DriverError as exc:
                 ok, observed = False, f"read-back failed: {exc}"
+                if device in self._silent and time.monotonic() < self._silent[device][0]:
+                    return ok, observed      # the device stopped answering: no point in waiting for it
             if ok or time.monotonic() >= deadline:
                 return ok, observed
             time.sleep(delay)
@@ -266,6 +301,9 @@ class Engine:
                 ok, observed = self._poll(step.device, verify)
                 res.outcome = "done" if ok else "unverified"
                 res.message = observed if ok else f"the device accepted the command but reads back: {observed}"
+                if not ok:   # the driver knows the one setting that makes a box accept and ignore (FRITZ!OS 8.25)
+                    res.message += getattr(self.drivers[step.device], "unverified_hint", lambda action: "")(
+                        step.action)
         except NotSupported as exc:
             res.outcome, res.message, res.error_kind = "not_supported", str(exc), exc.kind
         except DriverError as exc:
@@ -697,7 +735,10 @@ class Engine:
             "contained": bool(panic_active and not panic_gaps),
             "containment": desired["containment"],
             "state": ("getrennt" if panic_active and not panic_gaps else
-                      "teilweise" if panic_active or desired["isolations"] else "verbunden"),
+                      "teilweise" if panic_active or desired["isolations"] else
+                      # a router that does not answer is not "verbunden": nobody knows what it does
+                      "unbekannt" if any(not observed.get(r, {}).get("reachable", False) for r in self.routers())
+                      else "verbunden"),
             "devices": devices,
             "isolations": isolations,
             "drift": [{k: v for k, v in g.items() if k != "step"} for g in gaps],

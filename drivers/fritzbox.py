@@ -15,11 +15,35 @@ What the box needs, and why the driver does it this way:
 * Every device call runs on one dedicated worker thread and is bounded by ``timeout``. One thread
   keeps the session warm: ``requests``' digest auth keeps its nonce per thread, so calls from the
   same thread skip the 401 challenge round trip, and the HTTP keep-alive connection is reused.
+  The worker is a daemon thread: a call to a box that hangs never keeps a finished CLI command alive.
+
+What real boxes do that the 7.29 description does not say (public trackers, modelled in
+:mod:`drivers.sim.tr64` so the tests cover them):
+
+* **Fault 707 ``DisconnectInProgress``** answers ``ForceTermination`` on newer firmware although
+  the line goes down (kbr/fritzconnection#236, comment of 2026-06-16 on lab 8.24: "gives error 707
+  (DisconnectInProgress), but actually restarts the connection"; #256 is its duplicate about the IGD
+  alias ``WANIPConn1``, which this driver never uses: it calls the TR-064 service named by
+  ``GetDefaultConnectionService``). :meth:`FritzBoxDriver.cut_wan` treats 707 as "in progress"
+  and lets the engine's read-back decide.
+* **FRITZ!OS 8.25** ignores ``ForceTermination`` (HTTP 200, nothing happens) unless the calling
+  device may "Selbstständige Portfreigaben und das Trennen und Wiederherstellen der
+  Internetverbindung für dieses Gerät erlauben" (Internet › Freigaben › Portfreigaben › device):
+  iobroker-community-adapters/ioBroker.tr-064#684, home-assistant/core#172413 (7590 on 8.25).
+  The read-back catches it; :meth:`FritzBoxDriver.unverified_hint` names the right.
+* **Second factor**: protected actions answer 866 "second factor authentication required" (867
+  blocked, 868 busy), as AVM's "TR-064 First Steps" lists (quoted in kbr/fritzconnection#262).
+* The bulk host list is stale for 10-13 s after a filter change while ``GetWANAccessByIP`` is
+  current in ~0.4 s (home-assistant/core#160942, PR #166158): the block is always read back with
+  ``GetWANAccessByIP``, the host list only says *who* is there.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import queue
+import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -66,6 +90,15 @@ WAN_STATES: dict[str, WanState] = {
     "Authenticating": "connecting",
 }
 RESTORE_TRIGGERS = ("AlwaysOn", "OnDemand")
+#: UPnP fault a newer FRITZ!OS answers to a ForceTermination that does take the line down (#236)
+DISCONNECT_IN_PROGRESS = 707
+#: AVM's two-factor faults: required, blocked, busy ("TR-064 First Steps", kbr/fritzconnection#262)
+SECOND_FACTOR_FAULTS = {866: "required", 867: "blocked", 868: "busy"}
+#: the firmware from which the per-device "disconnect the internet" right exists (ioBroker.tr-064#684)
+WAN_RIGHT_FIRMWARE = (8, 25)
+WAN_RIGHT = ("Selbstständige Portfreigaben und das Trennen und Wiederherstellen der Internetverbindung für "
+             "dieses Gerät erlauben")
+WAN_RIGHT_PLACE = "Internet › Freigaben › Portfreigaben › (dieses Gerät) › Gerät bearbeiten"
 DEFAULT_PORT = 49000
 DEFAULT_TLS_PORT = 49443
 
@@ -89,7 +122,8 @@ class FritzBoxDriver(RouterDriver):
         if self.port is None:
             self.port = DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT
         self._fc: FritzConnection | None = None
-        self._worker: concurrent.futures.ThreadPoolExecutor | None = None
+        self._worker: _DaemonWorker | None = None
+        self.firmware: str = ""
         self._wan_service: str | None = None
         self._wlan_services: list[str] = []
         self._cache_dir: Path | None = None
@@ -98,7 +132,7 @@ class FritzBoxDriver(RouterDriver):
     def open(self) -> None:
         if self._fc is not None:
             return
-        self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"fritz-{self.name}")
+        self._worker = _DaemonWorker(f"fritz-{self.name}")
         self._cache_dir = self._prepare_cache_dir()
         try:
             self._load()
@@ -125,7 +159,7 @@ class FritzBoxDriver(RouterDriver):
         if fc is not None:
             fc.session.close()
         if self._worker is not None:
-            self._worker.shutdown(wait=False, cancel_futures=True)
+            self._worker.shutdown()
             self._worker = None
 
     def _connect(self) -> FritzConnection:
@@ -152,6 +186,7 @@ class FritzBoxDriver(RouterDriver):
         """Whether the loaded description belongs to the box's current model and firmware."""
         fc = self._require_fc()
         info = self._call("DeviceInfo1", "GetInfo")
+        self.firmware = str(info["NewSoftwareVersion"])
         described = (fc.modelname, (fc.device_manager.system_info or (None,))[-1])
         return described == (info["NewModelName"], info["NewSoftwareVersion"])
 
@@ -234,6 +269,16 @@ class FritzBoxDriver(RouterDriver):
             return self._unreachable(f"connection failed while {what}")
         if isinstance(err, FritzResourceError):
             return self._unreachable(f"a description file was missing while {what}")
+        code = fault_code(detail)
+        if code in SECOND_FACTOR_FAULTS:
+            return NotPermitted(
+                f"{self.name}: the FRITZ!Box asks for a second factor before it does this ({what}, fault {code}: "
+                f"second factor authentication {SECOND_FACTOR_FAULTS[code]}). Confirm on the box itself (press a "
+                f"button on the FRITZ!Box or dial the code shown on a connected telephone; a confirmation holds "
+                f"about an hour) or, where the box offers it, change how it asks under System › FRITZ!Box-Benutzer "
+                f"› Anmeldung im Heimnetz › 'Ausführung bestimmter Einstellungen und Funktionen zusätzlich "
+                f"bestätigen'. Until then pull the cable yourself (Kabel ziehen).",
+                device=self.name, detail=detail)
         if isinstance(err, FritzConnectionException):
             text = str(err)
             if "access for applications disabled" in text:
@@ -276,8 +321,31 @@ class FritzBoxDriver(RouterDriver):
         service = self._connection_service()
         previous = self.wan_trigger()
         self._call(service, "SetConnectionTrigger", NewConnectionTrigger="Manual")
-        self._call(service, "ForceTermination")
-        return {"trigger": previous, "service": service}
+        memo: dict[str, Any] = {"trigger": previous, "service": service}
+        try:
+            self._call(service, "ForceTermination")
+        except DriverError as err:
+            if fault_code(err.detail) != DISCONNECT_IN_PROGRESS:
+                raise
+            # newer FRITZ!OS says 707 DisconnectInProgress and does disconnect (kbr/fritzconnection#236):
+            # not a failure; the engine's read-back of the WAN state is the verdict
+            memo["termination"] = "in progress (fault 707 DisconnectInProgress)"
+        return memo
+
+    def unverified_hint(self, action: str) -> str:
+        """What to do when the box accepted ``action`` but the read-back does not confirm it.
+
+        The one known cause for a cut that is accepted and does nothing is FRITZ!OS 8.25's
+        per-device right (ioBroker.tr-064#684); it is named whatever the firmware, because the
+        version read at start-up can be older than the box's current one.
+        """
+        if action != "cut_wan":
+            return ""
+        newer = firmware_at_least(self.firmware, WAN_RIGHT_FIRMWARE)
+        since = "this box runs FRITZ!OS 8.25 or later, which" if newer else "FRITZ!OS 8.25 and later"
+        return (f" – {since} ignores a disconnect over TR-064 unless this device (notaus) has the right "
+                f"'{WAN_RIGHT}' ({WAN_RIGHT_PLACE}); set it, then test with 'notaus drill'. Until then: "
+                "Kabel ziehen (pull the router's internet cable).")
 
     def restore_wan(self, memo: dict[str, Any] | None = None) -> None:
         memo = memo or {}
@@ -395,3 +463,61 @@ def _parse_rights(xml: str) -> dict[str, str]:
     paths = [p.text or "" for p in root.iter("path")]
     access = [a.text or "" for a in root.iter("access")]
     return dict(zip(paths, access, strict=False))
+
+
+def fault_code(text: str) -> int | None:
+    """The UPnP ``errorCode`` in fritzconnection's exception text (it raises unmapped codes generically)."""
+    match = re.search(r"errorCode:\s*(\d+)", text or "")
+    return int(match.group(1)) if match else None
+
+
+def firmware_version(software_version: str) -> tuple[int, int] | None:
+    """``"154.08.25"`` (GetInfo ``NewSoftwareVersion``) or ``"8.25"`` -> ``(8, 25)``; unknown -> ``None``."""
+    parts = [p for p in re.split(r"[.\s-]", software_version or "") if p.isdigit()]
+    if len(parts) >= 3:
+        parts = parts[-2:] if len(parts[0]) >= 3 else parts[:2]
+    if len(parts) < 2:
+        return None
+    return int(parts[0]), int(parts[1])
+
+
+def firmware_at_least(software_version: str, wanted: tuple[int, int]) -> bool:
+    version = firmware_version(software_version)
+    return version is not None and version >= wanted
+
+
+class _DaemonWorker:
+    """One long-lived daemon thread that runs the driver's calls in order.
+
+    Like a one-thread ``ThreadPoolExecutor`` (same thread = warm digest nonce and keep-alive), but
+    a daemon: Python joins executor threads at exit, so one HTTP request hanging on a dead box would
+    keep a CLI command alive after it printed its verdict. Here the process exits at once.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue())
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+
+    def submit(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((future, fn))
+        return future
+
+    def shutdown(self) -> None:
+        """Stop taking work; a call still running ends by its own timeout, nobody waits for it."""
+        self._jobs.put(None)

@@ -258,6 +258,17 @@ class SpeedportDriver(RouterDriver):
                           what="disconnecting the internet (req_connect=offline)")
             return {"method": "req_connect", "command": "offline", "before": before}
 
+    def unverified_hint(self, action: str) -> str:
+        """What to do when the Speedport said ok and the read-back disagrees (engine adds it to the step)."""
+        if action == "cut_wan":
+            return (" – this Speedport accepted req_connect=offline but stays online: the offline command is not "
+                    "confirmed for Speedport Smart 3/4 firmware (public clients only send 'reconnect'). Pull the "
+                    "DSL/fibre cable at the Speedport now (Kabel ziehen) and tell the IT provider the model and "
+                    "firmware shown by 'notaus doctor'.")
+        if action in ("wlan_off", "wlan_on"):
+            return " – switch the WLAN with the button on the Speedport or in its web interface (Heimnetz › WLAN)."
+        return ""
+
     def restore_wan(self, memo: dict[str, Any] | None = None) -> None:
         """``req_connect=online``, whatever the memo says: the practice wants its internet back.
 

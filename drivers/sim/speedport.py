@@ -114,8 +114,12 @@ class SpeedportSimulator(SimHttpServer):
                  hosts: list[dict[str, Any]] | None = None, lock_after: int = 3, lock_seconds: int = 60,
                  session_idle: float = 600.0, model: str = "Speedport Smart 4",
                  firmware: str = "010137.4.8.001.0", office_wlan: bool = False,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, offline_ignored: bool = False) -> None:
         self.host = host
+        #: a Smart 3/4 firmware that answers ``req_connect=offline`` with ok and stays online (unconfirmed
+        #: either way in public clients, which only send ``reconnect``): the read-back must catch it
+        self.offline_ignored = offline_ignored
+        self.hung_requests = 0
         self._requested_port = port
         self.password = password
         self.latency = latency
@@ -276,6 +280,8 @@ class SpeedportSimulator(SimHttpServer):
             s.commands.append({"req_connect": want})
             if "req_connect" in self.reject or want not in ("online", "offline", "reconnect"):
                 return {"status": "error", "error": "unknown_value"}
+            if want == "offline" and self.offline_ignored:
+                return {"status": "ok"}
             s.online = want != "offline"
             self.effects.apply_wan(s.online)
             return {"status": "ok"}
@@ -317,6 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("latin-1") if length else ""
         if not sim._hang_released.is_set():
+            sim.hung_requests += 1
             sim._hang_released.wait()
             self.close_connection = True
             return

@@ -11,9 +11,18 @@ wrong arguments with real UPnP faults, and models the behaviour in :mod:`drivers
 Fault injection for tests: wrong password (HTTP 401), users with read-only rights (606 on every
 write action), ``hang`` (accept and never answer), per-action faults (``inject_fault``), latency.
 
+Field behaviours of newer FRITZ!OS (see :mod:`drivers.fritzbox` for the public reports), as options:
+``firmware`` (what ``DeviceInfo1.GetInfo`` reports, e.g. ``"154.08.25"``), ``termination_fault=707``
+(``ForceTermination`` disconnects and then answers fault 707 DisconnectInProgress, kbr/fritzconnection
+#236), ``wan_right=False`` (FRITZ!OS 8.25 without the per-device right: ``ForceTermination`` answers
+200 and nothing happens, ioBroker.tr-064#684), ``second_factor`` (actions answering fault 866
+"second factor authentication required").
+
 An unauthenticated control endpoint on the same listener lets tests drive a simulator that runs in
 another process or namespace: ``POST /_sim/reboot``, ``POST /_sim/reconnect``, ``POST /_sim/mode``
-(JSON ``{"hang": bool, "latency": float}``) and ``GET /_sim/state``.
+(JSON ``{"hang": bool, "latency": float, "termination_fault": int|null, "wan_right": bool}``),
+``POST /_sim/hosts`` (JSON ``{"ip", "mac", "name"}``: a device joins, or one changes its address)
+and ``GET /_sim/state``.
 
 CLI::
 
@@ -90,7 +99,8 @@ class Tr064Simulator(SimHttpServer):
                  numbers: list[str] | None = None, phones: list[Any] | None = None,
                  restricted_users: dict[str, str] | None = None, wan_service: str = "WANPPPConnection1",
                  reconnect_delay: float = 0.3, connect_delay: float = 0.05, hostfilter_delay: float = 0.2,
-                 reboot_delay: float = 0.5) -> None:
+                 reboot_delay: float = 0.5, firmware: str | None = None, termination_fault: int | None = None,
+                 wan_right: bool = True, second_factor: set[tuple[str, str]] | None = None) -> None:
         self.host = host
         self._requested_port = port
         self.latency = latency
@@ -104,7 +114,10 @@ class Tr064Simulator(SimHttpServer):
         self.auth = DigestAuth()
         self._sids: set[str] = set()
         self.actions = BoxActions(self.state, model=self.description.model_name or "FRITZ!Box 7590",
-                                  firmware=self.description.firmware, new_sid=self._new_sid)
+                                  firmware=firmware or self.description.firmware, new_sid=self._new_sid)
+        self.actions.termination_fault = termination_fault
+        self.actions.wan_right = wan_right
+        self.second_factor: set[tuple[str, str]] = set(second_factor or ())
         self._store: dict[str, dict[str, str]] = {}
         self._faults: dict[tuple[str, str], list[int]] = {}
         self._hang = threading.Event()
@@ -112,6 +125,7 @@ class Tr064Simulator(SimHttpServer):
         self._action_lock = threading.Lock()
         self.calls: Counter[str] = Counter()        # "Service.Action" -> answered SOAP calls
         self.documents_served = 0                   # description/SCPD GETs (discovery)
+        self.hung_requests = 0                      # requests that met ``hang`` (the client had to time out)
         SimHttpServer.__init__(self)
 
     # ---------------------------------------------------------------------------- lifecycle
@@ -190,6 +204,8 @@ class Tr064Simulator(SimHttpServer):
             queued = self._faults.get((svc.name, action))
             if queued:
                 raise SoapFault(queued.pop(0))
+        if (svc.name, action) in self.second_factor:
+            raise SoapFault(866)
         self.actions.current_user = {"name": user or "", "rights": account.rights if account else "readwrite"}
         handler = self.actions.handlers.get((svc.name, action))
         store = self._store.setdefault(svc.name, {})
@@ -271,6 +287,7 @@ def _make_handler(sim: Tr064Simulator) -> type[BaseHTTPRequestHandler]:
             if not sim.hang:
                 return False
             # accept and never answer, until the test lifts the hang or the simulator stops
+            sim.hung_requests += 1
             while sim.hang and not sim._stopping.is_set():
                 time.sleep(0.05)
             self.close_connection = True
@@ -359,6 +376,17 @@ def _make_handler(sim: Tr064Simulator) -> type[BaseHTTPRequestHandler]:
                     sim.latency = float(mode["latency"])
                 if "hang" in mode:
                     sim.hang = bool(mode["hang"])
+                if "termination_fault" in mode:
+                    sim.actions.termination_fault = mode["termination_fault"]
+                if "wan_right" in mode:
+                    sim.actions.wan_right = bool(mode["wan_right"])
+            elif method == "POST" and path == "/_sim/hosts":
+                try:
+                    row = json.loads(body or b"{}")
+                    sim.state.join_host(str(row["ip"]), str(row["mac"]), str(row.get("name", "")))
+                except (ValueError, KeyError, TypeError):
+                    self._send(400, b'{"error": "body must be JSON {ip, mac, name}"}', "application/json")
+                    return
             else:
                 self._send(404, b'{"error": "unknown control endpoint"}', "application/json")
                 return

@@ -64,6 +64,10 @@ class BoxActions:
         self.firmware = firmware
         self.new_sid = new_sid
         self._local = threading.local()           # the calling user, set per request by the server
+        #: fault answered *after* a ForceTermination that did disconnect (707 on newer FRITZ!OS, #236)
+        self.termination_fault: int | None = None
+        #: FRITZ!OS 8.25's per-device right to disconnect; without it ForceTermination is a silent no-op
+        self.wan_right = True
         s = state
         wan_services = ("WANPPPConnection1", "WANIPConnection1")
         self.handlers: dict[tuple[str, str], Handler] = {
@@ -106,7 +110,7 @@ class BoxActions:
             self.handlers[(name, "GetStatusInfo")] = self._conn(name, self._status_info)
             self.handlers[(name, "GetInfo")] = self._conn(name, self._conn_info)
             self.handlers[(name, "SetConnectionTrigger")] = self._conn(name, self._set_trigger)
-            self.handlers[(name, "ForceTermination")] = self._conn(name, _void(s.force_termination))
+            self.handlers[(name, "ForceTermination")] = self._conn(name, self._force_termination)
             self.handlers[(name, "RequestConnection")] = self._conn(name, _void(s.request_connection))
             self.handlers[(name, "GetConnectionTypeInfo")] = self._conn(name, lambda a: {
                 "NewConnectionType": "IP_Routed", "NewPossibleConnectionTypes": "IP_Routed,IP_Bridged"})
@@ -172,6 +176,14 @@ class BoxActions:
                 raise SoapFault(820, "Internal Error (connection service not configured)")
             return fn(a)
         return handler
+
+    def _force_termination(self, a: dict[str, str]) -> Values:
+        if not self.wan_right:
+            return {}                      # 8.25 without the right: answered 200, nothing happens
+        self.state.force_termination()
+        if self.termination_fault is not None:
+            raise SoapFault(self.termination_fault)
+        return {}
 
     def _status_info(self, a: dict[str, str]) -> Values:
         s = self.state

@@ -28,8 +28,10 @@ FAULTS: dict[int, str] = {
     600: "Argument Value Invalid",
     606: "Action not authorized",
     713: "SpecifiedArrayIndexInvalid",
+    707: "DisconnectInProgress",
     714: "NoSuchEntryInArray",
     820: "Internal Error",
+    866: "second factor authentication required",
 }
 
 

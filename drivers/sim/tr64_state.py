@@ -249,6 +249,16 @@ class BoxState:
             return False
         return True
 
+    def join_host(self, ip: str, mac: str, name: str = "", interface: str = "Ethernet") -> SimHost:
+        """A device joins the LAN, or a known MAC got a new lease (the old address is forgotten)."""
+        with self.lock:
+            mac = mac.upper()
+            self.hosts = [h for h in self.hosts if h.mac.upper() != mac and h.ip != ip]
+            host = SimHost(ip=ip, mac=mac, name=name, interface=interface)
+            self.hosts.append(host)
+            self.host_change_counter += 1
+            return host
+
     def set_disallow(self, ip: str, disallow: bool) -> None:
         with self.lock:
             self.disallow[ip] = disallow
