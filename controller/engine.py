@@ -45,7 +45,7 @@ from policies.schema import Device, HostEntry, Policy
 log = logging.getLogger(__name__)
 
 #: failures that another try will not fix
-PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found")
+PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found", "timeout")  # a hang is not retried
 
 
 def _now() -> str:
