@@ -52,14 +52,52 @@ def _vlan(value: Any) -> int | None:
 _IOS_ADMIN_DOWN = ("disabled", "err-disabled")
 
 
+_IOS_STATUS_WORDS = ("connected", "notconnect", "disabled", "err-disabled", "inactive", "monitoring", "suspended",
+                     "sfpAbsent", "xcvrAbsent", "noOperMem", "up", "down")
+
+
 def ios_status(text: str) -> Rows:
+    """Ports from ``show interfaces status``: ntc-templates, corrected by the header's column positions.
+
+    IOS pads the Name column to 18 characters, so the Status and Vlan columns start where the header
+    says. The template's lazy ``NAME`` stops at the first status word followed by something number-like,
+    so a description such as "Reserve disabled 2" would be read as status ``disabled``; where the line
+    has a known status word exactly at the header's Status column, that column wins.
+    """
+    columns = _ios_columns(text)
     rows = []
     for r in ntc("cisco_ios", "show interfaces status", text):
         status = str(r.get("status", "")).lower()
+        vlan = _vlan(r.get("vlan_id"))
+        name = str(r.get("name") or "").strip()
+        fixed = columns.get(r["port"])
+        if fixed is not None:
+            status, vlan, name = fixed[0].lower(), fixed[1], fixed[2]
         rows.append({"port": r["port"], "admin_up": status not in _IOS_ADMIN_DOWN,
-                     "oper_up": status in ("connected", "up", "monitoring"),
-                     "vlan": _vlan(r.get("vlan_id")), "description": str(r.get("name") or "").strip()})
+                     "oper_up": status in ("connected", "up", "monitoring"), "vlan": vlan, "description": name})
     return rows
+
+
+def _ios_columns(text: str) -> dict[str, tuple[str, int | None, str]]:
+    """``port -> (status, vlan, name)`` read by column position under each ``Port Name Status Vlan`` header."""
+    out: dict[str, tuple[str, int | None, str]] = {}
+    cols: tuple[int, int, int] | None = None
+    for line in text.splitlines():
+        m = re.match(r"^Port\s+(Name)\s+(Status)\s+(Vlan)\b", line)
+        if m:
+            cols = (m.start(1), m.start(2), m.start(3))
+            continue
+        if cols is None or not line[:1].strip():
+            continue
+        name_at, status_at, vlan_at = cols
+        if len(line) <= vlan_at or line[status_at - 1] != " " or line[vlan_at - 1] != " ":
+            continue
+        status = line[status_at:].split()[0].rstrip(":") if line[status_at:].split() else ""
+        if status not in _IOS_STATUS_WORDS:
+            continue
+        vlan_word = line[vlan_at:].split()[0] if line[vlan_at:].split() else ""
+        out[line.split()[0]] = (status, _vlan(vlan_word), line[name_at:status_at].strip())
+    return out
 
 
 def ios_switchport(text: str) -> Rows:

@@ -196,7 +196,9 @@ PROFILES: dict[str, SwitchProfile] = {
                        pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?:\S+\s+)?(?P<admin>Enable|Disable)\s+"
                                r".*?\s(?P<oper>Up|Down)\s"),
             PortReader(command="show vlan port all",
-                       pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?P<vlan>\d+)\s+(?:Enable|Disable)"),
+                       # Interface, PVID configured, PVID current (taken), Acceptable Frame Types, ...
+                       pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?:\d+\s+)?(?P<vlan>\d+)\s+"
+                               r"(?:Admit All|VLAN Only|Enable|Disable)"),
         ),
         mac_reader=MacReader(
             command="show mac-addr-table",
@@ -235,7 +237,8 @@ PROFILES: dict[str, SwitchProfile] = {
                        pattern=r"^\s*(?P<port>\d+/\d+)\s+(?:\S+\s+)?(?P<admin>Enable|Disable)\s+"
                                r".*?\s(?P<oper>Up|Down)\s"),
             PortReader(command="show vlan port all",
-                       pattern=r"^\s*(?P<port>\d+/\d+)\s+(?P<vlan>\d+)\s+(?:Enable|Disable)"),
+                       pattern=r"^\s*(?P<port>\d+/\d+)\s+(?:\d+\s+)?(?P<vlan>\d+)\s+"
+                               r"(?:Admit All|VLAN Only|Enable|Disable)"),
         ),
         mac_reader=MacReader(
             command="show mac-addr-table",
