@@ -26,7 +26,7 @@ from typing import Any
 from controller.attention import Attention
 from controller.consequences import panic_warnings
 from controller.host_identity import canonical_ip
-from controller.isolation_plan import IsolationPlanner, Refused, safe_mac
+from controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
 from controller.journal import Journal
 from controller.observe import find_gaps, observe
 from controller.results import DeviceResult, OperationResult, Plan, Step
@@ -47,7 +47,8 @@ from policies.schema import Device, HostEntry, Policy
 log = logging.getLogger(__name__)
 
 #: failures that another try will not fix
-PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found", "invalid_argument")
+PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found", "invalid_argument",
+             "timeout")  # a hang is not retried
 
 
 def _now() -> str:
@@ -372,10 +373,11 @@ class Engine:
         drv = self.switches()[name]
 
         def check() -> tuple[bool, str]:
+            if vlan is not None:   # per-port VLAN read (some switches show no VLAN in their port table)
+                got = drv.port_vlan(port)
+                return got == vlan, f"port {port} in VLAN {got if got is not None else 'unknown'}"
             for p in drv.ports():
                 if p.name == port:
-                    if vlan is not None:
-                        return p.vlan == vlan, f"port {port} in VLAN {p.vlan}"
                     return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
             return False, f"port {port} not reported by the switch"
         return check
@@ -607,7 +609,11 @@ class Engine:
             for st in steps:
                 if st.action == "set_vlan":
                     port = st.target.partition("@")[0]
-                    previous_vlans[port] = self._port_vlan(st.device, port)
+                    previous_vlans[port], why = vlan_to_restore(self, st.device, port)
+                    if previous_vlans[port] is None:   # no way back known: refuse rather than strand the PC
+                        self.journal.append("guard.refused", {"operation": "isolate", "host": host,
+                                                              "reason": why}, actor=actor)
+                        return OperationResult("isolate", "refused", message=why, data={"host": host})
 
             def record(d: dict[str, Any]) -> None:
                 d["isolations"][entry.name] = {
@@ -658,28 +664,47 @@ class Engine:
                 return OperationResult("release", "refused", message=msg, data={"host": host})
             iso = desired["isolations"][key]
             steps: list[Step] = []
+            blocked: list[str] = []
             for m in iso["methods"]:
                 if m["action"] == "port_down":
                     steps.append(Step(m["device"], "port_up", m["target"], host=key))
-                elif m["action"] == "set_vlan" and m.get("previous_vlan"):
+                elif m["action"] == "set_vlan":
                     port = m["target"].partition("@")[0]
-                    steps.append(Step(m["device"], "set_vlan", f"{port}@{m['previous_vlan']}", host=key))
+                    back = m.get("previous_vlan") or self.policy.device(m["device"]).options.get("access_vlan")
+                    if not back:
+                        blocked.append(f"{m['device']}: the VLAN port {port} had before is unknown; set "
+                                       f"options.access_vlan for {m['device']} (or move the port back by hand)")
+                        continue
+                    steps.append(Step(m["device"], "set_vlan", f"{port}@{back}", host=key))
                 elif m["action"] == "block_host":
                     steps.append(Step(m["device"], "unblock_host", m["target"], host=key))
-
-            def change(d: dict[str, Any]) -> None:
-                d["isolations"].pop(key, None)
-                for s in steps:
-                    if s.action == "unblock_host" and d["router_blocks"].get(s.target, {}).get("reason") == "isolation":
-                        del d["router_blocks"][s.target]
-            self.state.update(change)
             jobs, steps_of = self._jobs_for(steps, "release")
             results = self._run_parallel(jobs, steps_of, "release")
-            outcome = OperationResult.summarize(results)
-            result = OperationResult("release", outcome, results,
-                                     message=f"{key} released" if outcome == "done" else f"{key}: release incomplete",
+            done = release_done(iso["methods"], results)
+
+            def change(d: dict[str, Any]) -> None:
+                # forget only what read-back shows undone: a method still in place on a device stays
+                entry = d["isolations"].get(key)
+                if entry is None:
+                    return
+                entry["methods"] = [m for i, m in enumerate(entry["methods"]) if i not in done]
+                if not entry["methods"]:
+                    d["isolations"].pop(key, None)
+                for r in results:
+                    if r.action == "unblock_host" and r.outcome == "done" and \
+                            d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
+                        del d["router_blocks"][r.target]
+            self.state.update(change)
+            outcome = OperationResult.summarize(results) if not blocked else ("partial" if done else "failed")
+            still = len(iso["methods"]) - len(done)
+            message = f"{key} released" if outcome == "done" and not still else \
+                f"{key}: release incomplete, {still} isolation step(s) still in place" + \
+                (f" ({'; '.join(blocked)})" if blocked else "")
+            result = OperationResult("release", outcome if not still else ("partial" if done else "failed"),
+                                     results, message=message,
                                      seconds=round(time.monotonic() - started, 3), data={"host": key})
-            self.journal.append("release.result", {"host": key, "outcome": outcome}, actor=actor)
+            self.journal.append("release.result", {"host": key, "outcome": result.outcome, "still_in_place": still,
+                                                   "blocked": blocked}, actor=actor)
             self._status_cache = None
             return result
 
@@ -807,6 +832,20 @@ class Engine:
 
     def health_snapshot(self) -> dict[str, dict[str, Any]]:
         return dict(self._health)
+
+
+def release_done(methods: list[dict[str, Any]], results: list[DeviceResult]) -> set[int]:
+    """Indexes of isolation methods whose undo the device confirmed by read-back (outcome ``done``)."""
+    undo = {"port_down": "port_up", "set_vlan": "set_vlan", "block_host": "unblock_host"}
+    done: set[int] = set()
+    for i, m in enumerate(methods):
+        target = m["target"].partition("@")[0] if m["action"] == "set_vlan" else m["target"]
+        for r in results:
+            r_target = r.target.partition("@")[0] if r.action == "set_vlan" else r.target
+            if r.device == m["device"] and r.action == undo.get(m["action"]) and r_target == target \
+                    and r.outcome == "done":
+                done.add(i)
+    return done
 
 
 def _align(gaps: list[dict[str, Any]], results: list[DeviceResult]) -> list[DeviceResult | None]:

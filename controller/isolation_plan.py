@@ -98,12 +98,13 @@ class IsolationPlanner:
             return None, "no MAC address known: cannot find the switch port"
         controller_ports = {d.name: d.controller_port for d in self.engine.policy.switches()}
         loc = locate_mac(host.mac, _Locked(self.engine, switches), self._uplinks(), self._router_macs(),
-                         self.engine.settings.mac, controller_ports=controller_ports)
+                         self.engine.settings.mac, controller_ports=controller_ports,
+                         lang=self.engine.settings.language)
         if loc.switch and loc.port and loc.code == "found":
             why = self._port_guard(loc.switch, loc.port)
             return (None, why) if why else ((loc.switch, loc.port), "")
         extra = f" (not searched: {', '.join(f'{k}: {v}' for k, v in loc.not_searched.items())})" \
-            if loc.not_searched else ""
+            if loc.not_searched and loc.code != "not_searched" else ""
         return None, (loc.reason or "MAC not found on any switch") + extra
 
     def _uplinks(self) -> dict[str, set[str]]:
@@ -117,7 +118,8 @@ class IsolationPlanner:
         drv = self.engine.switches()[switch]
         try:
             why = self.engine._call(switch, lambda: guard_from_driver(drv, port, router_macs=self._router_macs(),
-                                                               controller_mac=self.engine.settings.mac))
+                                                               controller_mac=self.engine.settings.mac,
+                                                               lang=self.engine.settings.language))
         except DriverError as exc:
             return f"{switch}: cannot check port {port} ({exc}); nothing was changed"
         return str(why or "")
@@ -156,3 +158,28 @@ def safe_mac(value: str | None) -> str:
         return normalize_mac(value)
     except ValueError:
         return ""
+
+
+def vlan_to_restore(engine: Engine, switch: str, port: str) -> tuple[int | None, str]:
+    """The VLAN a release must put ``port`` back into, read *before* the move; ``(None, why)`` if unknown.
+
+    Fail closed: a VLAN isolation whose way back is unknown would leave the PC quarantined after a
+    "release", so the caller refuses the VLAN method unless the policy names the access VLAN
+    (``options.access_vlan`` of the switch) to restore instead.
+    """
+    drv = engine.switches()[switch]
+    try:
+        vlan = engine._call(switch, lambda: drv.port_vlan(port))
+    except DriverError as exc:
+        vlan, err = None, str(exc)
+    else:
+        err = ""
+    if isinstance(vlan, int):
+        return vlan, ""
+    configured = engine.policy.device(switch).options.get("access_vlan")
+    if isinstance(configured, int) and 1 <= configured <= 4094:
+        return configured, ""
+    reason = f"reading it failed: {err}" if err else "this switch does not report a port's VLAN"
+    return None, (f"{switch}: the VLAN of port {port} cannot be known ({reason}), so a VLAN isolation could "
+                  f"not be undone exactly; use method 'port', or set options.access_vlan for {switch} in the "
+                  "policy (the VLAN release restores)")

@@ -7,7 +7,8 @@ sighting on an uplink, on a port with the router's or controller's MAC, or on a 
 MACs (an unmanaged switch or a phone with PC port behind it) is not where to pull the plug; we keep
 looking on other switches and otherwise refuse with the reason.
 
-Texts are German (shown to practice staff); ``code`` fields are stable for programs.
+Texts follow the policy's ``language`` (German by default, shown to practice staff); ``code`` fields
+are stable for programs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,49 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import DriverError, SwitchDriver
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "uplink": ("Port {port} an {switch} ist als Uplink eingetragen und wird nie abgeschaltet.",
+               "Port {port} on {switch} is configured as an uplink and is never shut."),
+    "controller_port": ("An Port {port} von {switch} hängt notaus selbst; er wird nie abgeschaltet.",
+                        "notaus itself is connected to port {port} of {switch}; it is never shut."),
+    "controller_mac": ("Port {port} an {switch} führt die MAC von notaus selbst ({mac}); er wird nie abgeschaltet.",
+                       "Port {port} on {switch} carries notaus' own MAC ({mac}); it is never shut."),
+    "router_mac": ("Port {port} an {switch} führt die MAC des Routers ({mac}); das ist ein Uplink.",
+                   "Port {port} on {switch} carries the router's MAC ({mac}); it is an uplink."),
+    "many_macs": ("An Port {port} von {switch} hängen {n} Geräte (mehr als {max}); vermutlich ein weiterer "
+                  "Switch. Bitte den Port des Geräts selbst eintragen.",
+                  "{n} devices are behind port {port} of {switch} (more than {max}); probably another switch. "
+                  "Please configure the device's own port."),
+    "table_unreadable": ("Die MAC-Tabelle von {switch} ist nicht lesbar ({error}); ohne sie lässt sich nicht "
+                         "ausschließen, dass Port {port} ein Uplink ist. Nichts wurde geändert.",
+                         "The MAC address table of {switch} cannot be read ({error}); without it port {port} "
+                         "cannot be ruled out as an uplink. Nothing was changed."),
+    "table_empty": ("Die MAC-Tabelle von {switch} ist leer oder wurde nicht verstanden (falscher device_type?); "
+                    "ohne sie lässt sich nicht ausschließen, dass Port {port} ein Uplink ist. Nichts wurde geändert.",
+                    "The MAC address table of {switch} is empty or was not understood (wrong device_type?); "
+                    "without it port {port} cannot be ruled out as an uplink. Nothing was changed."),
+    "empty_table": ("MAC-Tabelle leer oder nicht verstanden (falscher device_type?)",
+                    "MAC address table empty or not understood (wrong device_type?)"),
+    "unsearched": (" Nicht durchsucht (keine Antwort): {names}.", " Not searched (no answer): {names}."),
+    "ambiguous": ("Die MAC {mac} steht an mehreren Geräte-Ports ({where}); bitte Port in der Konfiguration "
+                  "eintragen.{unsearched}",
+                  "The MAC {mac} is on several device ports ({where}); please configure the port.{unsearched}"),
+    "only_uplinks": ("Die MAC {mac} wurde nur an Ports gesehen, die nicht abgeschaltet werden dürfen: "
+                     "{why}{unsearched}",
+                     "The MAC {mac} was only seen on ports that must never be shut: {why}{unsearched}"),
+    "not_found": ("Die MAC {mac} steht in keiner MAC-Tabelle. Ist das Gerät eingeschaltet und hat es kürzlich "
+                  "Daten gesendet? MAC-Tabellen vergessen ruhende Geräte nach wenigen Minuten.{unsearched}",
+                  "The MAC {mac} is in no MAC address table. Is the device switched on and has it sent data "
+                  "recently? MAC tables forget idle devices after a few minutes.{unsearched}"),
+    "none_searched": ("Kein Switch konnte durchsucht werden, der Ort der MAC {mac} ist unbekannt: {why}",
+                      "No switch could be searched, so where MAC {mac} is remains unknown: {why}"),
+}
+
+
+def _t(key: str, lang: str, **values: object) -> str:
+    de, en = _TEXTS[key]
+    return (en if lang == "en" else de).format(**values)
 
 
 def _norm(mac: str) -> str:
@@ -48,7 +92,7 @@ class Location:
     switch: str | None = None
     port: str | None = None
     vlan: int | None = None
-    code: str = "found"          # found | not_found | only_uplinks | ambiguous
+    code: str = "found"          # found | not_found | only_uplinks | ambiguous | not_searched
     reason: str | None = None
     sightings: list[Sighting] = field(default_factory=list)
     not_searched: dict[str, str] = field(default_factory=dict)
@@ -65,7 +109,7 @@ class Location:
 
 def port_guard(switch: str, port: str, *, uplinks: Collection[str] = (), macs_on_port: Collection[str] = (),
                router_macs: Collection[str] = (), controller_mac: str | None = None,
-               controller_port: str | None = None, max_macs_access_port: int = 4) -> str | None:
+               controller_port: str | None = None, max_macs_access_port: int = 4, lang: str = "de") -> str | None:
     """Why ``switch``/``port`` must never be shut, or ``None`` if it looks like an access port.
 
     Fail closed: the caller passes what the switch reports on that port *now*; a port it could not
@@ -73,41 +117,45 @@ def port_guard(switch: str, port: str, *, uplinks: Collection[str] = (), macs_on
     """
     macs = {_norm(m) for m in macs_on_port}
     if port in set(uplinks):
-        return f"Port {port} an {switch} ist als Uplink eingetragen und wird nie abgeschaltet."
+        return _t("uplink", lang, port=port, switch=switch)
     if controller_port and port == controller_port:
-        return f"An Port {port} von {switch} hängt notaus selbst; er wird nie abgeschaltet."
+        return _t("controller_port", lang, port=port, switch=switch)
     if controller_mac and _norm(controller_mac) in macs:
-        return (f"Port {port} an {switch} führt die MAC von notaus selbst ({_norm(controller_mac)}); "
-                "er wird nie abgeschaltet.")
+        return _t("controller_mac", lang, port=port, switch=switch, mac=_norm(controller_mac))
     hit = sorted(macs & {_norm(m) for m in router_macs})
     if hit:
-        return f"Port {port} an {switch} führt die MAC des Routers ({hit[0]}); das ist ein Uplink."
+        return _t("router_mac", lang, port=port, switch=switch, mac=hit[0])
     if len(macs) > max_macs_access_port:
-        return (f"An Port {port} von {switch} hängen {len(macs)} Geräte (mehr als {max_macs_access_port}); "
-                "vermutlich ein weiterer Switch. Bitte den Port des Geräts selbst eintragen.")
+        return _t("many_macs", lang, port=port, switch=switch, n=len(macs), max=max_macs_access_port)
     return None
 
 
 def guard_from_driver(driver: SwitchDriver, port: str, *, router_macs: Collection[str] = (),
-                      controller_mac: str | None = None, max_macs_access_port: int = 4) -> str | None:
-    """:func:`port_guard` with the facts read from the switch now; unreadable means refused."""
+                      controller_mac: str | None = None, max_macs_access_port: int = 4,
+                      lang: str = "de") -> str | None:
+    """:func:`port_guard` with the facts read from the switch now; unreadable or empty means refused.
+
+    An empty MAC table is not "no MACs on this port": a switch with a live uplink always has entries,
+    so an empty table means it was not understood (wrong device_type) or not readable - fail closed.
+    """
     uplinks = list(driver.options.get("uplinks") or [])
     controller_port = driver.options.get("controller_port")
     if port in uplinks or (controller_port and port == controller_port):
-        return port_guard(driver.name, port, uplinks=uplinks, controller_port=controller_port)
+        return port_guard(driver.name, port, uplinks=uplinks, controller_port=controller_port, lang=lang)
     try:
         table = driver.mac_table()
     except DriverError as exc:
-        return (f"Die MAC-Tabelle von {driver.name} ist nicht lesbar ({exc}); ohne sie lässt sich nicht "
-                f"ausschließen, dass Port {port} ein Uplink ist. Nichts wurde geändert.")
+        return _t("table_unreadable", lang, switch=driver.name, error=exc, port=port)
+    if not table:
+        return _t("table_empty", lang, switch=driver.name, port=port)
     return port_guard(driver.name, port, uplinks=uplinks, macs_on_port=[e.mac for e in table if e.port == port],
                       router_macs=router_macs, controller_mac=controller_mac, controller_port=controller_port,
-                      max_macs_access_port=max_macs_access_port)
+                      max_macs_access_port=max_macs_access_port, lang=lang)
 
 
 def locate_mac(mac: str, switches: Mapping[str, SwitchDriver], uplinks: Mapping[str, set[str]],
                router_macs: set[str], controller_mac: str | None, max_macs_access_port: int = 4,
-               controller_ports: Mapping[str, str | None] | None = None) -> Location:
+               controller_ports: Mapping[str, str | None] | None = None, lang: str = "de") -> Location:
     """Search every switch's MAC table for ``mac`` and return its one access port or a refusal.
 
     One unreachable switch does not stop the search; it is listed in ``not_searched``.
@@ -121,6 +169,9 @@ def locate_mac(mac: str, switches: Mapping[str, SwitchDriver], uplinks: Mapping[
         except DriverError as exc:
             not_searched[name] = str(exc)
             continue
+        if not table:   # fail closed: an empty table cannot vouch that the MAC is not behind this switch
+            not_searched[name] = _t("empty_table", lang)
+            continue
         by_port: dict[str, set[str]] = {}
         for entry in table:
             by_port.setdefault(entry.port, set()).add(_norm(entry.mac))
@@ -131,12 +182,10 @@ def locate_mac(mac: str, switches: Mapping[str, SwitchDriver], uplinks: Mapping[
                              macs_on_port=by_port.get(entry.port, set()), router_macs=router_macs,
                              controller_mac=controller_mac,
                              controller_port=(controller_ports or {}).get(name),
-                             max_macs_access_port=max_macs_access_port)
+                             max_macs_access_port=max_macs_access_port, lang=lang)
             sightings.append(Sighting(name, entry.port, entry.vlan, why))
     access = sorted({(s.switch, s.port) for s in sightings if s.refused is None})
-    unsearched = ""
-    if not_searched:
-        unsearched = f" Nicht durchsucht (keine Antwort): {', '.join(sorted(not_searched))}."
+    unsearched = _t("unsearched", lang, names=", ".join(sorted(not_searched))) if not_searched else ""
     if len(access) == 1:
         sw, port = access[0]
         vlan = next(s.vlan for s in sightings if (s.switch, s.port) == (sw, port))
@@ -144,14 +193,14 @@ def locate_mac(mac: str, switches: Mapping[str, SwitchDriver], uplinks: Mapping[
     if len(access) > 1:
         where = ", ".join(f"{sw}/{p}" for sw, p in access)
         return Location(target, code="ambiguous", sightings=sightings, not_searched=not_searched,
-                        reason=f"Die MAC {target} steht an mehreren Geräte-Ports ({where}); bitte Port in der "
-                               f"Konfiguration eintragen.{unsearched}")
+                        reason=_t("ambiguous", lang, mac=target, where=where, unsearched=unsearched))
     if sightings:
         why = " ".join(s.refused or "" for s in sightings)
         return Location(target, code="only_uplinks", sightings=sightings, not_searched=not_searched,
-                        reason=f"Die MAC {target} wurde nur an Ports gesehen, die nicht abgeschaltet werden "
-                               f"dürfen: {why}{unsearched}")
-    hint = ("Ist das Gerät eingeschaltet und hat es kürzlich Daten gesendet? MAC-Tabellen vergessen "
-            "ruhende Geräte nach wenigen Minuten.")
+                        reason=_t("only_uplinks", lang, mac=target, why=why, unsearched=unsearched))
+    if switches and len(not_searched) == len(switches):
+        why = "; ".join(f"{k}: {v}" for k, v in sorted(not_searched.items()))
+        return Location(target, code="not_searched", sightings=sightings, not_searched=not_searched,
+                        reason=_t("none_searched", lang, mac=target, why=why))
     return Location(target, code="not_found", sightings=sightings, not_searched=not_searched,
-                    reason=f"Die MAC {target} steht in keiner MAC-Tabelle. {hint}{unsearched}")
+                    reason=_t("not_found", lang, mac=target, unsearched=unsearched))

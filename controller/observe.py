@@ -62,6 +62,9 @@ def observe_switch(engine: Engine, name: str, drv: SwitchDriver) -> dict[str, An
             if not p.admin_up:
                 obs["ports_down"].append(p.name)
             obs["port_vlans"][p.name] = p.vlan
+        for port in _vlan_isolated_ports(engine, name):   # switches whose port table shows no VLAN
+            if obs["port_vlans"].get(port) is None:
+                obs["port_vlans"][port] = engine._call(name, functools.partial(drv.port_vlan, port))
     except DriverError as exc:
         obs.update(reachable=False, error=str(exc))
     return obs
@@ -139,3 +142,9 @@ def find_gaps(desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> l
                                  "observed": str(obs.get("port_vlans", {}).get(port)),
                                  "step": Step(m["device"], "set_vlan", m["target"], host=key)})
     return gaps
+
+
+def _vlan_isolated_ports(engine: Engine, switch: str) -> set[str]:
+    """Ports of ``switch`` that an isolation moved to the quarantine VLAN (their VLAN must be observed)."""
+    return {m["target"].partition("@")[0] for iso in engine.state.desired()["isolations"].values()
+            for m in iso["methods"] if m["action"] == "set_vlan" and m["device"] == switch}

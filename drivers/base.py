@@ -260,6 +260,14 @@ class SwitchDriver(Driver):
         """Make ``vlan`` the untagged/native VLAN of an access port."""
         raise NotSupported(f"{self.name}: moving a port to another VLAN is not possible on this switch")
 
+    def port_vlan(self, port: str) -> int | None:
+        """The port's access (untagged) VLAN now, or ``None`` if this switch does not say.
+
+        Read before a VLAN move so that a release can put the port back exactly; drivers with a more
+        exact per-port command override this.
+        """
+        return next((p.vlan for p in self.ports() if p.name == port), None)
+
     def mac_table(self) -> list[MacEntry]:
         raise NotSupported(f"{self.name}: reading the MAC address table is not possible on this switch")
 

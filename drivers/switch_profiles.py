@@ -12,7 +12,8 @@ commands that mention it are skipped when it is unknown or equal to ``{vlan}``).
 Readers: every ``PortReader`` runs one show command and contributes fields to ``PortState`` by port
 name (a vendor may show admin state and VLAN in different commands). ``parser`` is either
 ``"regex"`` (``pattern`` with named groups ``port``, ``admin``, ``oper``, ``vlan``, ``status``) or the
-name of a structured parser in :data:`JSON_PARSERS` (Linux ``ip -j``/``bridge -j``).
+name of a structured parser in :data:`JSON_PARSERS` (Linux ``ip -j``/``bridge -j``) or
+:data:`drivers.switch_parsers.PARSERS` (ntc-templates, where a template exists; hand-written otherwise).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class SwitchProfile:
     port_readers: tuple[PortReader, ...]
     mac_reader: MacReader
     save_command: str | None = None
+    #: where the profile can read one port's access VLAN more exactly than ``port_readers`` (``{port}`` allowed)
+    vlan_reader: PortReader | None = None
     #: answer for a save confirmation prompt: (regex of the prompt, answer)
     save_confirm: tuple[str, str] | None = None
     #: change commands go through config mode (``send_config_set``) or are plain commands (Linux)
@@ -129,8 +132,6 @@ JSON_PARSERS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
 }
 
 _MAC_COLON = r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
-_CISCO_STATUS = ("connected|notconnect|disabled|err-disabled|inactive|sfpAbsent|monitoring|suspended"
-                 "|xcvrAbsent|noOperMem")
 
 # ----------------------------------------------------------------------------------- the profiles
 PROFILES: dict[str, SwitchProfile] = {
@@ -139,16 +140,11 @@ PROFILES: dict[str, SwitchProfile] = {
         port_down=("interface {port}", "shutdown"),
         port_up=("interface {port}", "no shutdown"),
         set_vlan=("interface {port}", "switchport access vlan {vlan}"),
-        port_readers=(PortReader(
-            command="show interfaces status",
-            pattern=rf"^(?P<port>[A-Za-z]+[\d/.]+)\s+(?:.*?\s+)?(?P<status>{_CISCO_STATUS})\s+(?P<vlan>\S+)",
-            up_words=("connected",)),),
-        mac_reader=MacReader(
-            command="show mac address-table",
-            pattern=r"^\s*(?P<vlan>\d+)\s+(?P<mac>[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4})\s+\S+\s+"
-                    r"(?P<port>[A-Za-z]+[\d/.]+)\s*$"),
+        port_readers=(PortReader(command="show interfaces status", parser="ntc_ios_status"),),
+        mac_reader=MacReader(command="show mac address-table", parser="ntc_ios_mac"),
+        vlan_reader=PortReader(command="show interfaces {port} switchport", parser="ntc_ios_switchport"),
         save_command="write memory",
-        notes="Catalyst 2960/3560/9200 and IOS-XE; access ports.",
+        notes="Catalyst 2960/3560/9200 and IOS-XE; access ports. Parsed with ntc-templates.",
     ),
     "cisco_s300": SwitchProfile(
         device_type="cisco_s300",
@@ -156,50 +152,38 @@ PROFILES: dict[str, SwitchProfile] = {
         port_up=("interface {port}", "no shutdown"),
         set_vlan=("interface {port}", "switchport mode access", "switchport access vlan {vlan}"),
         port_readers=(
-            PortReader(command="show interfaces configuration",
-                       pattern=r"^(?P<port>(?:gi|fa|te|Po)[\d/]+)\s+.*\s(?P<admin>Up|Down)\s*$"),
-            PortReader(command="show interfaces status",
-                       pattern=r"^(?P<port>(?:gi|fa|te|Po)[\d/]+)\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+"
-                               r"(?P<oper>Up|Down)\b"),
+            PortReader(command="show interfaces configuration", parser="s300_configuration"),
+            PortReader(command="show interfaces status", parser="ntc_s300_status"),
         ),
-        mac_reader=MacReader(
-            command="show mac address-table",
-            pattern=rf"^\s*(?P<vlan>\d+)\s+(?P<mac>{_MAC_COLON})\s+(?P<port>(?:gi|fa|te|Po)[\d/]+)\s+\S+"),
+        mac_reader=MacReader(command="show mac address-table", parser="ntc_s300_mac"),
+        vlan_reader=PortReader(command="show interfaces switchport {port}", parser="ntc_s300_switchport"),
         save_command="copy running-config startup-config",
         save_confirm=(r"\(Y/N\)", "Y"),
-        notes="Cisco SG300/SG350/CBS250/CBS350; VLAN is not in the status tables (vlan=None).",
+        notes="Cisco SG300/SG350/CBS250/CBS350; the VLAN is read per port from 'show interfaces switchport'.",
     ),
     "hp_procurve": SwitchProfile(
         device_type="hp_procurve",
         port_down=("interface {port} disable",),
         port_up=("interface {port} enable",),
         set_vlan=("vlan {vlan} untagged {port}",),
-        port_readers=(PortReader(
-            command="show interfaces brief",
-            pattern=r"^\s*(?P<port>[A-Za-z]?\d+(?:/\d+)?)\s+\S+\s+\|\s+\S+\s+(?P<admin>Yes|No)\s+"
-                    r"(?P<oper>Up|Down)\b"),),
-        mac_reader=MacReader(
-            command="show mac-address",
-            pattern=r"^\s*(?P<mac>[0-9a-fA-F]{6}-[0-9a-fA-F]{6})\s+(?P<port>[A-Za-z]?\d+(?:/\d+)?)"
-                    r"(?:\s+(?P<vlan>\d+))?\s*$"),
+        port_readers=(PortReader(command="show interfaces brief", parser="ntc_procurve_brief"),),
+        mac_reader=MacReader(command="show mac-address", parser="ntc_procurve_mac"),
+        vlan_reader=PortReader(command="show interfaces status", parser="ntc_procurve_status"),
         save_command="write memory",
-        notes="HP/Aruba 2530/2540/2920 (ProVision); VLAN via 'vlan N untagged PORT' (untagged moves).",
+        notes="HP/Aruba 2530/2540/2920 (ProVision); VLAN via 'vlan N untagged PORT' (untagged moves); "
+              "the port's untagged VLAN is read from 'show interfaces status' (16.x firmware).",
     ),
     "aruba_aoscx": SwitchProfile(
         device_type="aruba_aoscx",
         port_down=("interface {port}", "shutdown"),
         port_up=("interface {port}", "no shutdown"),
         set_vlan=("interface {port}", "vlan access {vlan}"),
-        port_readers=(PortReader(
-            command="show interface brief",
-            pattern=r"^(?P<port>\d+/\d+/\d+)\s+(?P<vlan>\d+|--)\s+\S+\s+\S+\s+(?P<admin>yes|no)\s+"
-                    r"(?P<oper>up|down)\b"),),
-        mac_reader=MacReader(
-            command="show mac-address-table",
-            pattern=rf"^(?P<mac>{_MAC_COLON})\s+(?P<vlan>\d+)\s+\S+\s+(?P<port>\d+/\d+/\d+)"),
+        port_readers=(PortReader(command="show interface", parser="ntc_aoscx_interface"),),
+        mac_reader=MacReader(command="show mac-address-table", parser="ntc_aoscx_mac"),
         save_command="write memory",
         needs_enable=False,
-        notes="Aruba CX 6000/6100/6200.",
+        notes="Aruba CX 6000/6100/6200; parsed with ntc-templates ('show interface' carries admin, link and "
+              "access VLAN).",
     ),
     "netgear_prosafe": SwitchProfile(
         device_type="netgear_prosafe",
@@ -212,7 +196,9 @@ PROFILES: dict[str, SwitchProfile] = {
                        pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?:\S+\s+)?(?P<admin>Enable|Disable)\s+"
                                r".*?\s(?P<oper>Up|Down)\s"),
             PortReader(command="show vlan port all",
-                       pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?P<vlan>\d+)\s+(?:Enable|Disable)"),
+                       # Interface, PVID configured, PVID current (taken), Acceptable Frame Types, ...
+                       pattern=r"^\s*(?P<port>\d+/\d+(?:/\d+)?)\s+(?:\d+\s+)?(?P<vlan>\d+)\s+"
+                               r"(?:Admit All|VLAN Only|Enable|Disable)"),
         ),
         mac_reader=MacReader(
             command="show mac-addr-table",
@@ -237,7 +223,8 @@ PROFILES: dict[str, SwitchProfile] = {
             pattern=rf"^(?P<mac>{_MAC_COLON})\s+(?P<vlan>\d+)\s+(?P<port>(?:Gi|Te|Fa)\d+/\d+/\d+)"),
         save_command="copy running-config startup-config",
         config_port_rewrite=(r"^Gi(\d)", r"gigabitEthernet \1"),
-        notes="TP-Link JetStream T1600G/T2600G/SG3428; VLAN not read (vlan=None).",
+        notes="TP-Link JetStream T1600G/T2600G/SG3428; VLAN not read (vlan=None): the VLAN method needs "
+              "options.access_vlan (the VLAN release restores) on this switch.",
     ),
     "ubiquiti_edgeswitch": SwitchProfile(
         device_type="ubiquiti_edgeswitch",
@@ -250,7 +237,8 @@ PROFILES: dict[str, SwitchProfile] = {
                        pattern=r"^\s*(?P<port>\d+/\d+)\s+(?:\S+\s+)?(?P<admin>Enable|Disable)\s+"
                                r".*?\s(?P<oper>Up|Down)\s"),
             PortReader(command="show vlan port all",
-                       pattern=r"^\s*(?P<port>\d+/\d+)\s+(?P<vlan>\d+)\s+(?:Enable|Disable)"),
+                       pattern=r"^\s*(?P<port>\d+/\d+)\s+(?:\d+\s+)?(?P<vlan>\d+)\s+"
+                               r"(?:Admit All|VLAN Only|Enable|Disable)"),
         ),
         mac_reader=MacReader(
             command="show mac-addr-table",
@@ -287,10 +275,16 @@ def profile_for(device_type: str) -> SwitchProfile:
         raise KeyError(f"unknown switch device_type {device_type!r}; known: {known}") from None
 
 
+def _structured(name: str) -> Callable[[str], list[dict[str, Any]]]:
+    from drivers.switch_parsers import PARSERS
+
+    return JSON_PARSERS.get(name) or PARSERS[name]
+
+
 def parse_ports(reader: PortReader, text: str) -> list[dict[str, Any]]:
     """Rows of ``{"port", "admin_up"?, "oper_up"?, "vlan"?}`` from one show command's output."""
     if reader.parser != "regex":
-        return JSON_PARSERS[reader.parser](text)
+        return _structured(reader.parser)(text)
     rows: list[dict[str, Any]] = []
     rx = re.compile(reader.pattern, re.MULTILINE)
     for m in rx.finditer(text):
@@ -313,7 +307,7 @@ def parse_ports(reader: PortReader, text: str) -> list[dict[str, Any]]:
 def parse_macs(reader: MacReader, text: str) -> list[dict[str, Any]]:
     """Rows of ``{"mac", "port", "vlan"}`` (MAC not yet normalised)."""
     if reader.parser != "regex":
-        return JSON_PARSERS[reader.parser](text)
+        return _structured(reader.parser)(text)
     rows: list[dict[str, Any]] = []
     for m in re.finditer(reader.pattern, text, re.MULTILINE):
         g = m.groupdict()

@@ -41,6 +41,8 @@ class SimPort:
     oper_up: bool = True
     vlan: int = 1
     macs: list[str] = field(default_factory=list)
+    #: the port description, rendered in its column like a real switch (may contain "connected")
+    description: str = ""
 
 
 class PortBackend(Protocol):
@@ -63,7 +65,8 @@ class MemoryPorts:
     def state(self, name: str) -> SimPort:
         with self.lock:
             p = self.ports[name]
-            return SimPort(p.admin_up, p.oper_up and p.admin_up, p.vlan, list(p.macs) if p.admin_up else [])
+            return SimPort(p.admin_up, p.oper_up and p.admin_up, p.vlan, list(p.macs) if p.admin_up else [],
+                           p.description)
 
     def set_admin(self, name: str, up: bool) -> None:
         with self.lock:
@@ -77,9 +80,10 @@ class MemoryPorts:
 class LinuxBridgePorts:
     """Vendor port names mapped to Linux bridge ports; every change is an ``ip``/``bridge`` command."""
 
-    def __init__(self, mapping: dict[str, str], bridge: str) -> None:
+    def __init__(self, mapping: dict[str, str], bridge: str, descriptions: dict[str, str] | None = None) -> None:
         self.mapping = mapping
         self.bridge = bridge
+        self.descriptions = dict(descriptions or {})
 
     def names(self) -> list[str]:
         return list(self.mapping)
@@ -99,7 +103,8 @@ class LinuxBridgePorts:
                     vlan = int(v["vlan"])
         macs = [e["mac"] for e in self._json("bridge", "-j", "fdb", "show", "br", self.bridge, "brport", dev)
                 if e.get("state") != "permanent" and "master" in e]
-        return SimPort("UP" in flags, "UP" in flags and "LOWER_UP" in flags, vlan, macs)
+        return SimPort("UP" in flags, "UP" in flags and "LOWER_UP" in flags, vlan, macs,
+                       self.descriptions.get(name, ""))
 
     def set_admin(self, name: str, up: bool) -> None:
         subprocess.run(["ip", "link", "set", "dev", self.mapping[name], "up" if up else "down"],
@@ -333,9 +338,20 @@ class Session:
                 lines = ["", "Port      Name               Status       Vlan       Duplex  Speed Type"]
                 for n, s in states.items():
                     status = "disabled" if not s.admin_up else ("connected" if s.oper_up else "notconnect")
-                    lines.append(f"{n:<9} {'':<18} {status:<12} {s.vlan:<10} {'a-full':>6} {'a-1000':>6} "
-                                 "10/100/1000BaseTX")
+                    # IOS cuts the description to the 18-character Name column
+                    lines.append(f"{n:<9} {s.description[:18]:<18} {status:<12} {s.vlan:<10} {'a-full':>6} "
+                                 f"{'a-1000':>6} 10/100/1000BaseTX")
                 return "\n".join(lines)
+            m = re.fullmatch(r"show interfaces? (\S+) switchport", low)
+            if m:
+                name = self.port_name(m.group(1))
+                s = states[name]
+                long = name.replace("Gi", "GigabitEthernet", 1)
+                return (f"Name: {name}\nSwitchport: Enabled\nAdministrative Mode: static access\n"
+                        f"Operational Mode: static access\nAdministrative Trunking Encapsulation: dot1q\n"
+                        f"Negotiation of Trunking: Off\nAccess Mode VLAN: {s.vlan} (VLAN{s.vlan:04d})\n"
+                        "Trunking Native Mode VLAN: 1 (default)\nAdministrative Native VLAN tagging: enabled\n"
+                        "Voice VLAN: none\n").replace(f"Name: {name}", f"Name: {long}")
             if low in ("show mac address-table", "show mac-address-table"):
                 lines = ["          Mac Address Table", "-------------------------------------------", "",
                          "Vlan    Mac Address       Type        Ports",
@@ -358,6 +374,15 @@ class Session:
             for n, s in states.items():
                 lines.append(f"  {n:<12} 100/1000T  | No        {'Yes' if s.admin_up else 'No':<7} "
                              f"{'Up' if s.oper_up else 'Down':<6} 1000FDx    MDIX off  0")
+            return "\n".join(lines)
+        if low in ("show interfaces status", "show interface status"):
+            # ProVision 16.x: the Name column carries the description
+            lines = ["", "  Port     Name       Status  Config-mode   Speed    Type       Tagged Untagged",
+                     "  -------- ---------- ------- ------------- -------- ---------- ------ --------"]
+            for n, s in states.items():
+                name = s.description if len(s.description) <= 10 else s.description[:7] + "..."
+                lines.append(f"  {n:<8} {name:<10} {'Up' if s.oper_up else 'Down':<7} Auto          "
+                             f"1000FDx  100/1000T  No     {s.vlan}")
             return "\n".join(lines)
         if low in ("show mac-address", "show mac-address-table"):
             lines = ["", " Status and Counters - Port Address Table", "",
