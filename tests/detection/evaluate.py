@@ -57,31 +57,51 @@ def evaluate_ours(corpus: Corpus, analyzer: Analyzer, threshold: float) -> tuple
     return out, dets
 
 
-def evaluate_rita(corpus: Corpus, analyzer: Analyzer, threshold: float) -> Outcome:
-    """RITA on the same flow table: per pair, plus per name (RITA v5 scores SNI/FQDN beacons too)."""
+def rita_pair_scores(analyzer: Analyzer) -> tuple[dict[tuple[str, str, int, str], float],
+                                                 dict[tuple[str, str], float]]:
+    """RITA v5's selection and grouping over our flow table (see ``rita_reference``).
+
+    Connections carrying a name (SNI) are scored per (source, name) and left out of the address
+    pair; the rest are grouped per (source, destination address) over all ports, as RITA's uconn
+    hash does. Each per-port label is credited with the score of its address pair. The analyzer
+    should keep enough timestamps per pair (RITA keeps up to 86,400): pass one built with a large ring.
+    """
     t = analyzer.table
     ds_min, ds_max = t.first_ts or 0.0, t.last_ts
-    pair_scores: dict[tuple[str, str, int, str], float] = {}
+    by_addr: dict[tuple[str, str], tuple[list[float], list[float], list[tuple[int, str]]]] = {}
     groups: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
-    allowed_srcs_dsts: set[tuple[str, str, int, str]] = set()
     for p in t.pairs.values():
-        key = (ip_text(p.src), ip_text(p.dst), p.dport, PROTO_NAMES.get(p.proto, "?"))
-        if analyzer.allowlist.match(key[0], key[1], key[2], key[3], p.name):
-            allowed_srcs_dsts.add(key)
-        if p.conns < analyzer.config.min_connections:
-            continue
-        r = rita_score(list(p.starts), p.connection_sizes(), ds_min, ds_max)
-        if r is not None:
-            pair_scores[key] = r.score
+        src, dst, proto = ip_text(p.src), ip_text(p.dst), PROTO_NAMES.get(p.proto, "?")
         if p.name:
-            g = groups.setdefault((key[0], p.name), ([], []))
+            g = groups.setdefault((src, p.name), ([], []))
             g[0].extend(p.starts)
             g[1].extend(p.connection_sizes())
-    name_scores = {}
+            continue
+        a = by_addr.setdefault((src, dst), ([], [], []))
+        a[0].extend(p.starts)
+        a[1].extend(p.connection_sizes())
+        a[2].append((p.dport, proto))
+    pair_scores: dict[tuple[str, str, int, str], float] = {}
+    for (src, dst), (ts, sizes, ports) in by_addr.items():
+        r = rita_score(ts, sizes, ds_min, ds_max)
+        if r is not None:
+            for port, proto in ports:
+                pair_scores[(src, dst, port, proto)] = r.score
+    name_scores: dict[tuple[str, str], float] = {}
     for gkey, (ts, sizes) in groups.items():
         r = rita_score(ts, sizes, ds_min, ds_max)
         if r is not None:
             name_scores[gkey] = r.score
+    return pair_scores, name_scores
+
+
+def evaluate_rita(corpus: Corpus, analyzer: Analyzer, threshold: float) -> Outcome:
+    """RITA on the same flow table: per address pair, plus per name (RITA v5 scores SNI beacons too)."""
+    pair_scores, name_scores = rita_pair_scores(analyzer)
+    allowed_srcs_dsts = {(ip_text(p.src), ip_text(p.dst), p.dport, PROTO_NAMES.get(p.proto, "?"))
+                         for p in analyzer.table.pairs.values()
+                         if analyzer.allowlist.match(ip_text(p.src), ip_text(p.dst), p.dport,
+                                                     PROTO_NAMES.get(p.proto, "?"), p.name)}
     out = Outcome("RITA-v5-Referenz")
     beacon_srcs = {lb.src for lb in corpus.labels if lb.kind == "beacon"}
     for lb in corpus.labels:
