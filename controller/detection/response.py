@@ -50,7 +50,30 @@ class EngineLike(Protocol):
                 evidence: dict[str, Any] | None = None, method: str = "auto") -> ResultLike: ...
 
 
+class GateLike(Protocol):
+    """The controller's guardrail layer for automatic isolations (``api.guardrails.AgentGate``):
+    protected hosts refused, a budget per time window, beyond it an approval queue."""
+
+    def request(self, host: str, *, agent: str, reason: str = "", source: str = "agent",
+                evidence: dict[str, Any] | None = None) -> Any: ...
+
+
 Buffer = bytes | bytearray | memoryview | mmap.mmap
+
+
+def guard_gate(engine: Any, state_dir: Path) -> GateLike | None:
+    """The same guardrail gate (and budget store) the web service uses, for the detector's process.
+
+    One budget for every automatic isolation, whoever asks: the store is the service's
+    ``agents.sqlite`` in the state directory. None if the gate cannot be built (the engine's own
+    guards still apply then).
+    """
+    try:
+        from api.guardrails import AgentGate, GateStore
+
+        return AgentGate(engine.policy, engine.journal, engine, GateStore(Path(state_dir) / "agents.sqlite"))
+    except Exception:  # noqa: BLE001 - fall back to the engine's guards, never to no guards
+        return None
 
 
 class HostRing:
@@ -143,6 +166,8 @@ class Responder:
     policy: Policy
     journal: JournalLike
     engine: EngineLike | None = None
+    #: automatic isolations go through this guardrail layer (budget, protected hosts, approval) when set
+    gate: GateLike | None = None
     table: FlowTable | None = None
     ring: HostRing | None = None
     evidence_dir: Path | None = None
@@ -188,6 +213,8 @@ class Responder:
         bands = self.thresholds()
         if det.score < bands.alert:
             return None
+        if det.scope == "lan" and (cfg.lan_alert_score is None or det.score < cfg.lan_alert_score):
+            return None          # LAN-internal pairs: their own threshold, report-only by default
         band = "isolate" if det.score >= bands.isolate else "alert"
         prev = self.decided.get(det.key)
         if prev is not None and _BANDS[prev] >= _BANDS[band]:
@@ -212,13 +239,24 @@ class Responder:
     def _isolate(self, det: Detection, evidence: dict[str, Any]) -> None:
         if det.src in self.isolated:
             return
+        """The one place an automatic isolation leaves the detector: through the guardrail gate if
+        there is one (budget, protected hosts, approval queue), else the engine (its own guards)."""
+        reason = (f"Beaconing-Verdacht: {det.src} -> {det.name or det.dst}:{det.dst_port} "
+                  f"(Score {det.score:.2f}, {det.kind})")
+        if self.gate is not None:
+            decision = self.gate.request(det.src, agent=self.actor, reason=reason, source="detection",
+                                         evidence=evidence)
+            outcome = {"isolated": "done", "partial": "partial"}.get(decision.decision, decision.decision)
+            if outcome in ("done", "partial", "queued", "duplicate"):
+                self.isolated.add(det.src)
+            self.journal.append("detection.action", {"src": det.src, "outcome": outcome, "via": "guardrails",
+                                                     "result": decision.to_dict()}, self.actor)
+            return
         if self.engine is None:
             self.journal.append("detection.action", {
                 "src": det.src, "outcome": "skipped",
                 "message": "Keine Steuerung angebunden - Rechner bitte von Hand vom Netz trennen."}, self.actor)
             return
-        reason = (f"Beaconing-Verdacht: {det.src} -> {det.name or det.dst}:{det.dst_port} "
-                  f"(Score {det.score:.2f}, {det.kind})")
         result = self.engine.isolate(det.src, actor=self.actor, reason=reason, source="detection",
                                      evidence=evidence)
         if result.outcome in ("done", "partial"):
