@@ -131,6 +131,9 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: 
     from api.incidents import bp as incidents_bp
 
     app.register_blueprint(incidents_bp)
+    from api.detections import bp as detections_bp
+
+    app.register_blueprint(detections_bp)
     register_error_handlers(app)
     app.after_request(security_headers)
     return app

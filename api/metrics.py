@@ -55,12 +55,9 @@ def render_metrics(svc: Any) -> str:
     _metric(lines, "notaus_journal_entries", "entries in the tamper-evident journal", "gauge",
             [({}, float(engine.journal.count() if hasattr(engine.journal, "count") else
                         (engine.journal.head().seq if engine.journal.head() else 0)))])
-    getter = getattr(engine, "detections", None)
-    dets = list(getter()) if callable(getter) else []
-    by_level: Counter[str] = Counter()
-    for d in dets:
-        data = d if isinstance(d, dict) else getattr(d, "__dict__", {})
-        by_level[str(data.get("level") or data.get("severity") or "detection")] += 1
-    _metric(lines, "notaus_detections", "detections known to the engine, by level", "gauge",
+    from controller.detection.store import store_for_engine
+
+    by_level: Counter[str] = Counter(store_for_engine(engine).counts())
+    _metric(lines, "notaus_detections", "findings of the detector (journal), by band: alert, isolate, allowed", "gauge",
             [({"level": k}, float(v)) for k, v in sorted(by_level.items())] or [({"level": "detection"}, 0.0)])
     return "\n".join(lines) + "\n"

@@ -130,11 +130,16 @@ def journal() -> tuple[Response, int]:
 @v1.get("/detections")
 @require("status")
 def detections() -> tuple[Response, int]:
-    engine = services().engine
-    getter = getattr(engine, "detections", None)
-    items = list(getter()) if callable(getter) else []
-    return reply({"detections": [d if isinstance(d, dict) else getattr(d, "to_dict", lambda d=d: d)()
-                                 for d in items]})
+    from controller.detection.store import store_for_engine
+
+    try:
+        limit = int(request.args.get("limit", "200"))
+    except ValueError:
+        raise ApiError(400, "'limit' must be a whole number.") from None
+    if not 1 <= limit <= 1000:
+        raise ApiError(400, "'limit' must be between 1 and 1000.")
+    items = store_for_engine(services().engine).all(limit=limit)
+    return reply({"detections": [d.to_dict() for d in items]})
 
 
 @v1.get("/approvals")

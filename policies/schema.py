@@ -178,6 +178,7 @@ class Detection(Strict):
     isolate_score: float = Field(default=0.9, ge=0, le=1)
     response: Literal["alert", "ask", "isolate"] = "ask"   # what to do at/above isolate_score
     min_connections: int = Field(default=6, ge=3)
+    lan_alert_score: float | None = Field(default=None, ge=0, le=1)   # LAN-internal pairs; None: report only
     interface: str | None = None
     allowlist: list[AllowEntry] = Field(default_factory=list)
 

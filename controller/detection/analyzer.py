@@ -9,6 +9,7 @@ callbacks instead of at the end of the day.
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import threading
 import time
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 from controller.detection.allowlist import Allowlist
-from controller.detection.flows import PROTO_NAMES, FlowTable, Pair, ip_text
+from controller.detection.flows import PROTO_NAMES, FlowTable, Pair, ip_text, is_internal
+from controller.detection.knowledge import known_periodic, persistent_session
 from controller.detection.pcapio import ReadStats, read_file
 from controller.detection.scoring import (
     ScoringConfig,
@@ -50,6 +52,7 @@ class Detection:
     allow_rule: str | None = None
     bytes_out: int = 0
     bytes_in: int = 0
+    scope: str = "internet"          # "lan" when both ends are internal: judged by its own threshold
 
     @property
     def key(self) -> tuple[str, str, int, str, str]:
@@ -127,11 +130,24 @@ class Analyzer:
         return out
 
     # ------------------------------------------------------------ scoring
-    def _finish(self, det: Detection) -> Detection:
+    def _finish(self, det: Detection, longest_s: float = 0.0) -> Detection:
+        """Allowlist first (the policy's word), then protocol knowledge (see ``knowledge``)."""
+        try:
+            lan = all(is_internal(ipaddress.ip_address(a).packed) for a in (det.src, det.dst))
+        except ValueError:
+            lan = False
+        det.scope = "lan" if lan else "internet"
         rule = self.allowlist.match(det.src, det.dst, det.dst_port, det.proto, det.name)
         if rule is not None:
             det.allowed = True
             det.allow_rule = rule.name or "Freigabe"
+            return det
+        known = known_periodic(det.dst, det.dst_port, det.proto, lan)
+        if known is None and det.kind == "beacon" and persistent_session(longest_s, det.interval_s):
+            known = "Dauerverbindung mit Neuaufbau (z. B. Messenger)"
+        if known is not None:
+            det.allowed = True
+            det.allow_rule = f"bekannt: {known}"
         return det
 
     def score_pair(self, pair: Pair) -> list[Detection]:
@@ -152,7 +168,8 @@ class Analyzer:
             res = beacon_score(starts, pair.connection_sizes(), cfg)
             if res is not None:
                 out.append(self._finish(Detection(**base, score=res.score, kind="beacon",  # type: ignore[arg-type]
-                                                  interval_s=res.period_s, why=res.why)))
+                                                  interval_s=res.period_s, why=res.why),
+                                        max(pair.longest, pair.conn_last - pair.start_ts)))
         dur = pair.duration()
         lc = long_connection_score(dur, cfg)
         if lc is not None:
@@ -186,7 +203,7 @@ class Analyzer:
                         interval_s=res.period_s, connections=sum(p.conns for p in members), name=name,
                         kind="beacon", why=why, bytes_out=sum(p.bytes_out for p in members),
                         bytes_in=sum(p.bytes_in for p in members))
-        return self._finish(det)
+        return self._finish(det, max(p.longest for p in members))
 
     def detections(self, min_score: float = 0.0) -> list[Detection]:
         """Score everything in the table; ranked, name groups replacing weaker member rows."""

@@ -196,8 +196,11 @@ def _responder(policy: Policy, base: Path | None, analyzer: Analyzer) -> tuple[A
     except Exception as exc:  # noqa: BLE001 - detection runs on without follow-up sensitivity
         print(f"notaus: Vorfallsdaten nicht lesbar ({exc}); erhöhte Wachsamkeit nach Vorfällen aus.",
               file=sys.stderr)
+    from controller.guardrails import gate_for_engine
+
     responder = Responder(policy, engine.journal, engine, table=analyzer.table, ring=ring,
-                          evidence_dir=evidence_dir / "evidence", followup_until=followup)
+                          evidence_dir=evidence_dir / "evidence", followup_until=followup,
+                          gate=gate_for_engine(engine))
     return engine, responder, ring
 
 

@@ -51,6 +51,14 @@ class EngineLike(Protocol):
                 evidence: dict[str, Any] | None = None, method: str = "auto") -> ResultLike: ...
 
 
+class GateLike(Protocol):
+    """The controller's guardrail layer for automatic isolations (``controller.guardrails.AgentGate``):
+    host identity, protected hosts refused, a budget per time window, beyond it an approval queue."""
+
+    def request(self, host: str, *, agent: str, reason: str = "", source: str = "agent",
+                evidence: dict[str, Any] | None = None, actor: str | None = None) -> Any: ...
+
+
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
 
@@ -147,12 +155,13 @@ class Responder:
     policy: Policy
     journal: JournalLike
     engine: EngineLike | None = None
+    #: automatic isolations go through this guardrail layer (controller.guardrails.AgentGate: budget,
+    #: protected hosts, approval); built on the engine's state dir if not given
+    gate: GateLike | None = None
     table: FlowTable | None = None
     ring: HostRing | None = None
     evidence_dir: Path | None = None
     actor: str = "detection"
-    #: the guardrail layer (controller.guardrails.AgentGate); built on the engine's state dir if not given
-    gate: Any = None
     #: e.g. ``IncidentManager.for_engine(engine).followup_until``; None = no follow-up sensitivity
     followup_until: Callable[[], datetime | None] | None = None
     #: how long one answer of ``followup_until`` is reused (it reads the incident database)
@@ -194,6 +203,8 @@ class Responder:
         bands = self.thresholds()
         if det.score < bands.alert:
             return None
+        if det.scope == "lan" and (cfg.lan_alert_score is None or det.score < cfg.lan_alert_score):
+            return None          # LAN-internal pairs: their own threshold, report-only by default
         band = "isolate" if det.score >= bands.isolate else "alert"
         prev = self.decided.get(det.key)
         if prev is not None and _BANDS[prev] >= _BANDS[band]:
@@ -216,16 +227,17 @@ class Responder:
         return decision
 
     def _isolate(self, det: Detection, evidence: dict[str, Any]) -> None:
+        """The one place an automatic isolation leaves the detector: always through the guardrail layer
+        (host identity, protected hosts, max_auto_isolations, approval queue), never the engine directly."""
         if det.src in self.isolated:
             return
-        if self.engine is None:
+        if self.engine is None and self.gate is None:
             self.journal.append("detection.action", {
                 "src": det.src, "outcome": "skipped",
                 "message": "Keine Steuerung angebunden - Rechner bitte von Hand vom Netz trennen."}, self.actor)
             return
         reason = (f"Beaconing-Verdacht: {det.src} -> {det.name or det.dst}:{det.dst_port} "
                   f"(Score {det.score:.2f}, {det.kind})")
-        # through the guardrail layer (host identity, protected hosts, max_auto_isolations), never the engine
         if self.gate is None:
             from controller.guardrails import gate_for_engine
             self.gate = gate_for_engine(self.engine)
@@ -234,7 +246,7 @@ class Responder:
         outcome = _GATE_OUTCOME.get(decision.decision, decision.decision)
         if outcome in ("done", "partial", "queued", "duplicate"):
             self.isolated.add(det.src)
-        self.journal.append("detection.action", {"src": det.src, "outcome": outcome,
+        self.journal.append("detection.action", {"src": det.src, "outcome": outcome, "via": "guardrails",
                                                  "result": decision.to_dict()}, self.actor)
 
     def collect_evidence(self, det: Detection) -> dict[str, Any]:

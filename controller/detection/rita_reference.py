@@ -1,11 +1,20 @@
 """A RITA-v5-style reference beacon scorer, re-implemented from the published algorithm.
 
 Used as the baseline the detector must beat on the same corpus. Follows activecm/rita
-``analysis/beacons.go``: timestamp score = mean of Bowley-skewness score and MAD score of the
-connection intervals; data-size score the same over bytes per connection; histogram score =
-max(coefficient-of-variation score, bimodal fit) over 24 bins spanning the dataset; duration
-score = max(coverage, consistency) once enough bins are occupied; final score = weighted mean
-with RITA's default weights (0.25 each).
+``analysis/beacons.go``, ``analysis/analysis.go`` and ``default_config.hjson`` (checked against
+the v5 source): timestamp score = mean of Bowley-skewness score and MAD score of the non-zero
+intervals between whole-second timestamps; data-size score the same over the originator's IP
+bytes per connection; histogram score = max(coefficient-of-variation score, bimodal fit) over 24
+bins spanning the beacon window, on whole-second timestamps; duration score = max(coverage,
+consistency) once at least 6 bins are occupied; final score = weighted mean with the default
+weights (0.25 each), rounded to 0.001.
+
+Which pairs RITA scores (``analysis.go``): at least ``unique_connection_threshold`` (4) *unique*
+timestamps and fewer than 86,400 connections (more is a strobe, not scored as a beacon). RITA
+groups connections by source and destination *address* (all ports together) and keeps at most
+86,400 timestamps per pair; connections that belong to an SNI/HTTP-host beacon are scored under
+that name and left out of the address pair (``uconns.sql``). :func:`rita_eligible` states the
+selection; the caller groups.
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ HIST_BIMODAL_MIN_HOURS = 11
 DUR_MIN_HOURS = 6
 DUR_IDEAL_CONSISTENT_HOURS = 12
 HIST_BINS = 24
+UNIQUE_CONNECTION_THRESHOLD = 4
+STROBE_CONNECTIONS = 86_400
+MAX_TIMESTAMPS = 86_400
 
 
 @dataclass(frozen=True)
@@ -86,11 +98,18 @@ def datasize_score(sizes: Sequence[float]) -> float | None:
     return _statistical(sorted(float(s) for s in sizes), 0.0)
 
 
+def rita_eligible(ts: Sequence[float]) -> bool:
+    """RITA analyses a pair for beaconing only with >= 4 unique timestamps and < 86,400 connections."""
+    return len(set(ts)) >= UNIQUE_CONNECTION_THRESHOLD and len(ts) < STROBE_CONNECTIONS
+
+
 def _histogram(ds_min: float, ds_max: float, ts: Sequence[float]) -> list[int]:
-    step = (ds_max - ds_min) / HIST_BINS
+    """Connections per bin; edges from the window's whole seconds, a timestamp on an edge counts right."""
+    lo, hi = int(ds_min), int(ds_max)
+    step = (hi - lo) / HIST_BINS
     hist = [0] * HIST_BINS
     for t in ts:
-        idx = int((t - ds_min) / step) if step > 0 else 0
+        idx = int((int(t) - lo) / step) if step > 0 else 0
         hist[min(max(idx, 0), HIST_BINS - 1)] += 1
     return hist
 
@@ -127,6 +146,7 @@ def histogram_score(ds_min: float, ds_max: float, ts: Sequence[float]) -> tuple[
 
 def duration_score(ds_min: float, ds_max: float, first: float, last: float, total_bars: int,
                    longest_run: int) -> float:
+    ds_min, ds_max, first, last = int(ds_min), int(ds_max), int(first), int(last)
     if ds_max <= ds_min or last <= first or total_bars < DUR_MIN_HOURS:
         return 0.0
     coverage = min(1.0, math.ceil((last - first) / (ds_max - ds_min) * 1000) / 1000)
@@ -136,7 +156,9 @@ def duration_score(ds_min: float, ds_max: float, first: float, last: float, tota
 
 def rita_score(ts: Sequence[float], sizes: Sequence[float], ds_min: float, ds_max: float) -> RitaScore | None:
     """Score one pair (or one name) like RITA v5; None when RITA would not score it."""
-    ts_sorted = sorted(ts)
+    if not rita_eligible(ts):
+        return None
+    ts_sorted = sorted(ts)[:MAX_TIMESTAMPS]
     tss = timestamp_score(ts_sorted)
     dss = datasize_score(sizes)
     if tss is None or dss is None or ds_max <= ds_min:

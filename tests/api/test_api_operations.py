@@ -164,5 +164,29 @@ def test_metrics_healthz_and_security_headers(client: FlaskClient, auth: Any) ->
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_detections_empty_when_engine_has_none(client: FlaskClient, auth: Any) -> None:
+def test_detections_come_from_the_journal_into_api_metrics_page_and_incident(
+        client: FlaskClient, auth: Any, app: Any) -> None:
+    """A finding the Responder journals is listed by the API, counted by /metrics, shown on the staff
+    page with its incident link, and its incident lists it."""
+    from controller.detection.analyzer import Detection
+    from controller.detection.response import Responder
+
+    engine = app.extensions["notaus"].engine
     assert client.get("/api/v1/detections", headers=auth("staff")).get_json() == {"detections": []}
+    det = Detection(src="192.168.178.77", dst="203.0.113.9", dst_port=443, proto="tcp", score=0.97,
+                    interval_s=60.0, connections=40, name="c2.example", kind="beacon",
+                    why=["regelmäßig etwa alle 60.0 s (Streuung 20 %)"])
+    policy = engine.policy.model_copy(deep=True)
+    policy.detection.response = "alert"
+    assert Responder(policy, engine.journal).handle(det) == "alert"
+    items = client.get("/api/v1/detections", headers=auth("staff")).get_json()["detections"]
+    assert [(d["src"], d["dst"], d["name"], d["score"], d["decision"], d["band"]) for d in items] == [
+        ("192.168.178.77", "203.0.113.9", "c2.example", 0.97, "alert", "isolate")]
+    assert items[0]["evidence"] == det.why and items[0]["incident"]
+    metrics = client.get("/metrics", headers=auth("provider")).get_data(as_text=True)
+    assert 'notaus_detections{level="isolate"} 1' in metrics
+    page = client.get("/detections", headers=auth("staff")).get_data(as_text=True)
+    assert "192.168.178.77" in page and "c2.example" in page and f'/incidents/{items[0]["incident"]}' in page
+    inc = client.get(f'/api/v1/incidents/{items[0]["incident"]}', headers=auth("staff")).get_json()
+    assert [d["src"] for d in inc["detections"]] == ["192.168.178.77"]
+    assert client.get("/api/v1/detections?limit=0", headers=auth("staff")).status_code == 400

@@ -38,9 +38,9 @@ def test_analyze_json_document(pcap: Path) -> None:
             "allowed", "why"} <= set(top)
     scores = [d["score"] for d in doc["detections"] if not d["allowed"]]
     assert scores == sorted(scores, reverse=True)
-    # without the inventory the phone's SIP REGISTER loop is not recognised as the phone's
+    # without the inventory the phone's SIP REGISTER loop is recognised by protocol, not by role
     sip = [d for d in doc["detections"] if d["dst_port"] == 5060]
-    assert sip and not sip[0]["allowed"]
+    assert sip and sip[0]["allowed"] and sip[0]["allow_rule"].startswith("bekannt: SIP")
 
 
 def test_analyze_with_config_applies_roles_and_policy_allowlist(pcap: Path, tmp_path: Path) -> None:

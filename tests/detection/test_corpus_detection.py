@@ -58,13 +58,14 @@ def test_legitimate_periodic_services_are_reported_as_allowed(practice: tuple[Co
     assert ti.score >= ALERT and ti.allowed
 
 
-def test_role_decides_sip_allowance(practice: tuple[Corpus, Analyzer, Path]) -> None:
-    """Without the host inventory the phone is just a host: its REGISTER loop alerts."""
+def test_without_policy_protocol_knowledge_recognises_sip(practice: tuple[Corpus, Analyzer, Path]) -> None:
+    """Without the host inventory the phone's REGISTER loop is still known (SIP), and says so;
+    with it, the policy's role rule names it."""
     _, _, path = practice
     bare = Analyzer(Policy())
     bare.analyze_file(path)
     sip = next(d for d in bare.detections() if d.src == "192.168.178.30" and d.dst_port == 5060)
-    assert not sip.allowed and sip.score >= ALERT
+    assert sip.score >= ALERT and sip.allowed and sip.allow_rule == "bekannt: SIP-Registrierung (Telefonie)"
 
 
 def test_rotating_ip_beacon_is_found_by_name(practice: tuple[Corpus, Analyzer, Path]) -> None:
