@@ -751,7 +751,23 @@ class Engine:
                 self.journal.append("health", {k: v for k, v in res.items() if k != "facts"})
             self._health[name] = res
             out.append(res)
+        self._check_coverage()
         return out
+
+    def _check_coverage(self) -> None:
+        """Warn (journal on change) when the router knows devices the policy does not classify (issue 17)."""
+        from controller.coverage import router_findings
+
+        found = []
+        for name in self.routers():
+            if name in self._router_hosts:
+                phones = self._telephony.get(name, Telephony()).phones
+                found += [f.en for f in router_findings(self.policy, self._router_hosts[name], phones)]
+        before = getattr(self, "_coverage", None)
+        if found != before:
+            self._coverage = found
+            if found or before:
+                self.journal.append("health.coverage", {"warnings": found})
 
     def health_snapshot(self) -> dict[str, dict[str, Any]]:
         return dict(self._health)
