@@ -116,6 +116,9 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: 
     from api.incidents import bp as incidents_bp
 
     app.register_blueprint(incidents_bp)
+    from api.discover_ui import bp as discover_bp
+
+    app.register_blueprint(discover_bp)
     register_error_handlers(app)
     app.after_request(security_headers)
     return app
