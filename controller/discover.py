@@ -324,9 +324,13 @@ def local_address_towards(address: str) -> tuple[str, str]:
     return ip, mac
 
 
-def guess_router_driver(address: str, timeout: float = 2.0) -> str | None:
+ROUTER_PORTS: tuple[tuple[int, str], ...] = ((49000, "fritzbox"), (80, "speedport"))
+
+
+def guess_router_driver(address: str, timeout: float = 2.0,
+                        ports: tuple[tuple[int, str], ...] = ROUTER_PORTS) -> str | None:
     """``fritzbox`` if TR-064 (49000) answers, ``speedport`` if only HTTP (80) does, else ``None``."""
-    for port, driver in ((49000, "fritzbox"), (80, "speedport")):
+    for port, driver in ports:
         try:
             with socket.create_connection((address, port), timeout=timeout):
                 return driver
@@ -386,6 +390,9 @@ def read_router(drv: RouterDriver) -> tuple[dict[str, Any], list[Host], list[dic
         clients = list(voip()) if callable(voip) else [{"name": n} for n in drv.telephony().phones]
     except DriverError as exc:
         warnings.append(f"telephony: {exc}")
+    if not callable(voip):
+        warnings.append(f"{drv.name}: this router does not list the IP phones registered at it; phones are "
+                        "suggested by name or maker prefix only, check them")
     return facts, hosts, clients, warnings
 
 

@@ -155,3 +155,26 @@ def test_router_findings_are_the_three_warnings(demo: Path) -> None:
     kinds = {(f.kind, f.host) for f in router_findings(policy, hosts, ["telefon-empfang", "telefon-sz1"])}
     assert kinds == {("unknown", "telefon-sz1"), ("voip_not_phone", "telefon-sz1"), ("unknown", "labor-pc"),
                      ("unknown", "ti-konnektor"), ("protected_missing", "ti-konnektor")}  # inactive guest: quiet
+
+
+def test_discovery_of_a_speedport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The Speedport's web API lists hosts but no telephony clients: phones by name or maker only, said so."""
+    from drivers.sim.speedport import SpeedportSimulator
+
+    hosts = [{"ip": "192.168.2.20", "mac": "aa:bb:cc:dd:ee:01", "name": "empfang-pc"},
+             {"ip": "192.168.2.30", "mac": "00:04:13:01:02:03", "name": "snom-d785"},
+             {"ip": "192.168.2.5", "mac": "00:1c:19:01:02:03", "name": "konnektor"}]
+    monkeypatch.setenv("SP_PW", "geheim")
+    with SpeedportSimulator(password="geheim", hosts=hosts) as sim:
+        code = notaus(["discover", "--router", "127.0.0.1", "--port", str(sim.port), "--driver", "speedport",
+                       "--password-env", "SP_PW", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    by_name = {h["name"]: h for h in doc["hosts"]}
+    assert (by_name["snom-d785"]["role"], by_name["snom-d785"]["rule"]) == ("phone", "oui-phone")
+    assert (by_name["konnektor"]["role"], by_name["konnektor"]["protected"]) == ("ti-konnektor", True)
+    assert by_name["empfang-pc"]["role"] == "workstation"
+    assert doc["router"]["model"] == "Speedport Smart 4"
+    assert any("does not list the IP phones" in w for w in doc["warnings"])
+    assert load_policy_text(doc["draft"], "draft").devices[0].driver == "speedport"

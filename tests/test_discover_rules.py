@@ -6,9 +6,22 @@ The OUIs used are real IEEE MA-L assignments (see controller/oui.py for the sour
 
 from __future__ import annotations
 
+import socket
+from pathlib import Path
+
 import pytest
 
-from controller.discover import Context, Seen, classify, norm_name, suggest, voip_keep_set, voip_match
+from controller.discover import (
+    Context,
+    Seen,
+    classify,
+    default_gateway,
+    guess_router_driver,
+    norm_name,
+    suggest,
+    voip_keep_set,
+    voip_match,
+)
 from controller.oui import locally_administered, prefix_of, vendor_of
 from drivers.base import Host
 
@@ -132,3 +145,31 @@ def test_voip_keep_set_keeps_registered_clients_only() -> None:
     ips, macs = voip_keep_set(hosts, ["Telefon Empfang", "Labor"])
     assert ips == {"192.168.178.30", "192.168.178.61"}
     assert voip_keep_set(hosts, []) == (set(), set())
+
+
+def test_default_gateway_from_the_kernel_routing_table(tmp_path: Path) -> None:
+    route = tmp_path / "route"
+    route.write_text("Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                     "eth0\t0000A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\n"
+                     "eth0\t00000000\t01B2A8C0\t0003\t0\t0\t100\t00000000\n", encoding="ascii")
+    assert default_gateway(route) == "192.168.178.1"
+    route.write_text("Iface\tDestination\tGateway\n", encoding="ascii")
+    assert default_gateway(route) is None
+    assert default_gateway(tmp_path / "missing") is None
+
+
+def test_router_kind_is_told_by_the_port_that_answers() -> None:
+    with socket.socket() as listening, socket.socket() as closed:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(1)
+        closed.bind(("127.0.0.1", 0))   # bound, not listening: refuses
+        ports = ((closed.getsockname()[1], "fritzbox"), (listening.getsockname()[1], "speedport"))
+        assert guess_router_driver("127.0.0.1", 1.0, ports) == "speedport"
+        assert guess_router_driver("127.0.0.1", 1.0, ports[:1]) is None
+
+
+def test_probe_never_leaves_the_private_lan() -> None:
+    """Loopback, public and malformed addresses are dropped before any connection is tried."""
+    from controller.discover import probe_ports
+
+    assert probe_ports(["127.0.0.1", "8.8.8.8", "2001:db8::1", "not-an-ip", "169.254.1.1"]) == {}

@@ -106,3 +106,22 @@ def test_policy_diff_sees_the_new_machine(practice: tuple[Lab, Path]) -> None:
     kinds = {(f["kind"], f["host"]) for f in doc["findings"]}
     assert ("protected_missing", "box-50") in kinds and ("voip_not_phone", "telefon-empfang") in kinds
     assert ("unknown", "empfang-pc") in kinds
+
+
+def test_opt_in_probe_finds_a_printer_port(practice: tuple[Lab, Path]) -> None:
+    """Without --probe nothing is connected to; with it, a JetDirect port (9100) on ws2 says printer."""
+    lab, policy = practice
+    printer = lab.popen("ws2", "python3", "-m", "tests.lab.servers", "--bind", lab.host_ip("ws2"),
+                        "--tcp-echo", "9100", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert printer.stdout is not None and printer.stdout.readline().strip() == b"ready"
+        _, plain = discover(lab, policy, "discover")
+        ws2 = next(h for h in plain["hosts"] if h["ip"] == lab.host_ip("ws2"))
+        assert ws2["role"] == "workstation" and plain["probed"] is False
+        _, probed = discover(lab, policy, "discover", "--probe")
+        ws2 = next(h for h in probed["hosts"] if h["ip"] == lab.host_ip("ws2"))
+        assert (ws2["role"], ws2["rule"]) == ("printer", "probe")
+        assert "answers on TCP 9100 (probe)" in ws2["reasons"]
+        assert "probed TCP ports" in probed["draft"]
+    finally:
+        lab.stop(printer)
