@@ -134,6 +134,9 @@ def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: 
     from api.detections import bp as detections_bp
 
     app.register_blueprint(detections_bp)
+    from api.discover_ui import bp as discover_bp
+
+    app.register_blueprint(discover_bp)
     register_error_handlers(app)
     app.after_request(security_headers)
     return app

@@ -378,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Commands contributed by other packages; each registers its own sub-parsers.
     for module, fn in (("controller.detection.cli", "add_parser"), ("api.auth", "add_token_parser"),
                        ("policies.cli", "add_parser"), ("controller.drill", "add_drill_parser"),
-                       ("controller.incident_cli", "add_parser"), ("controller.doctor", "add_parser")):
+                       ("controller.incident_cli", "add_parser"), ("controller.doctor", "add_parser"),
+                       ("controller.discover_cli", "add_parser")):
         try:
             mod = __import__(module, fromlist=[fn])
         except ImportError as exc:

@@ -148,6 +148,28 @@ def firmware_lines(n: str, device: Any, facts: dict[str, Any]) -> list[Line]:
     return lines
 
 
+def check_coverage(policy: Any, device: Any, drv: RouterDriver) -> list[Line]:
+    """Does the policy classify what the router knows? (unknown devices, VoIP clients, TI-Konnektor)."""
+    from controller.coverage import router_findings
+
+    n = device.name
+    try:
+        hosts = drv.hosts()
+        phones = drv.telephony().phones
+    except DriverError as exc:
+        return [Line(f"{n}.coverage", WARN, f"{n}: Hostliste nicht lesbar – Abdeckung der Richtlinie ungeprüft",
+                     f"{n}: host list not readable – policy coverage not checked", detail=str(exc))]
+    except Exception:  # noqa: BLE001 - a half-open session was already reported by check_router
+        return []
+    findings = router_findings(policy, hosts, phones)
+    if not findings:
+        return [Line(f"{n}.coverage", OK, f"{n}: Richtlinie kennt alle {len(hosts)} Geräte des Routers",
+                     f"{n}: the policy classifies all {len(hosts)} devices the router knows")]
+    advice_de = "`notaus policy diff --discover` zeigt Vorschläge mit Begründung; Richtlinie ergänzen."
+    advice_en = "`notaus policy diff --discover` shows suggestions with reasons; extend the policy."
+    return [Line(f"{n}.coverage.{f.kind}.{f.host}", WARN, f.de, f.en, advice_de, advice_en) for f in findings]
+
+
 def _driver_failure(n: str, what: str, device: Any, exc: DriverError) -> Line:
     kind = exc.kind
     if kind == "auth_failed":
@@ -365,6 +387,7 @@ def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_secon
         try:
             if isinstance(drv, RouterDriver):
                 lines += check_router(device, drv, controller_ip, probe_ip)
+                lines += check_coverage(policy, device, drv)
             elif isinstance(drv, SwitchDriver):
                 lines += check_switch(device, drv)
         finally:

@@ -25,6 +25,7 @@ from typing import Any
 
 from controller.attention import Attention
 from controller.consequences import panic_warnings
+from controller.discover import voip_keep_set
 from controller.host_identity import canonical_ip
 from controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
 from controller.journal import Journal
@@ -400,20 +401,27 @@ class Engine:
                 if not drv.supports("block_host"):
                     raise ValueError(f"profile {profile!r} is not possible here: {name} cannot block single "
                                      "machines; use the profile 'full'")
-                for host, ip in self._clients_to_block(name, prof.keep_roles):
+                for host, ip in self._clients_to_block(name, prof.keep_roles, keep_voip=prof.keep_voip_clients):
                     plan.steps.append(Step(name, "block_host", ip, host=host))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
         return plan
 
-    def _clients_to_block(self, router: str, keep_roles: list[str]) -> list[tuple[str, str]]:
+    def _clients_to_block(self, router: str, keep_roles: list[str], *,
+                          keep_voip: bool = False) -> list[tuple[str, str]]:
         """Every known client except the kept roles, the controller and the network gear itself."""
         keep_ips = {h.ip for h in self.policy.hosts if h.ip and h.role in keep_roles}
         keep_ips |= {d.address for d in self.policy.devices}
         if self.settings.ip:
             keep_ips.add(self.settings.ip)
         keep_macs = {h.mac for h in self.policy.hosts if h.mac and h.role in keep_roles}
+        if keep_voip:  # the box's registered VoIP clients, named in the policy or not (issue 17)
+            voip_ips, voip_macs = voip_keep_set(self._router_hosts.get(router, []),
+                                                self._telephony.get(router, Telephony()).phones)
+            keep_ips |= voip_ips
+            keep_macs |= voip_macs
+            keep_ips |= {h.ip for h in self.policy.hosts if h.ip and h.mac in voip_macs}
         if self.settings.mac:
             keep_macs.add(self.settings.mac)
         out: dict[str, str] = {}
@@ -828,7 +836,23 @@ class Engine:
                 self.journal.append("health", {k: v for k, v in res.items() if k != "facts"})
             self._health[name] = res
             out.append(res)
+        self._check_coverage()
         return out
+
+    def _check_coverage(self) -> None:
+        """Warn (journal on change) when the router knows devices the policy does not classify (issue 17)."""
+        from controller.coverage import router_findings
+
+        found = []
+        for name in self.routers():
+            if name in self._router_hosts:
+                phones = self._telephony.get(name, Telephony()).phones
+                found += [f.en for f in router_findings(self.policy, self._router_hosts[name], phones)]
+        before = getattr(self, "_coverage", None)
+        if found != before:
+            self._coverage = found
+            if found or before:
+                self.journal.append("health.coverage", {"warnings": found})
 
     def health_snapshot(self) -> dict[str, dict[str, Any]]:
         return dict(self._health)

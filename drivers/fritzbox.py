@@ -429,6 +429,73 @@ class FritzBoxDriver(RouterDriver):
                 phones.append(str(client["NewX_AVM-DE_PhoneName"]))
         return Telephony(numbers=numbers, phones=phones)
 
+    # ----------------------------------------------------------------- discovery (read-only)
+    def voip_clients(self) -> list[dict[str, Any]]:
+        """The IP telephony clients registered at the box (``X_VoIP1``), for ``notaus discover``.
+
+        Each is ``{"index", "name", "username", "internal", "client_id", "outgoing"}``. TR-064 does
+        not say at which IP or MAC a client registers (``X_AVM-DE_GetClient3`` has no such field),
+        so discovery matches them to the host list by name.
+        """
+        out: list[dict[str, Any]] = []
+        if self._has("X_VoIP1", "X_AVM-DE_GetClients"):
+            xml = str(self._call("X_VoIP1", "X_AVM-DE_GetClients")["NewX_AVM-DE_ClientList"])
+            for item in ElementTree.fromstring(xml).iter("Item"):
+                out.append({"index": int(item.findtext("X_AVM-DE_ClientIndex") or len(out)),
+                            "name": (item.findtext("X_AVM-DE_PhoneName") or "").strip(),
+                            "username": (item.findtext("X_AVM-DE_ClientUsername") or "").strip(),
+                            "internal": (item.findtext("X_AVM-DE_InternalNumber") or "").strip(),
+                            "client_id": (item.findtext("X_AVM-DE_ClientId") or "").strip(),
+                            "outgoing": (item.findtext("X_AVM-DE_OutGoingNumber") or "").strip()})
+            return out
+        if not self._has("X_VoIP1", "X_AVM-DE_GetNumberOfClients"):
+            return out
+        action = "X_AVM-DE_GetClient3" if self._has("X_VoIP1", "X_AVM-DE_GetClient3") else "X_AVM-DE_GetClient2"
+        count = int(self._call("X_VoIP1", "X_AVM-DE_GetNumberOfClients")["NewX_AVM-DE_NumberOfClients"])
+        for index in range(count):
+            c = self._call("X_VoIP1", action, **{"NewX_AVM-DE_ClientIndex": index})
+            out.append({"index": index, "name": str(c.get("NewX_AVM-DE_PhoneName") or "").strip(),
+                        "username": str(c.get("NewX_AVM-DE_ClientUsername") or "").strip(),
+                        "internal": str(c.get("NewX_AVM-DE_InternalNumber") or "").strip(),
+                        "client_id": str(c.get("NewX_AVM-DE_ClientId") or "").strip(),
+                        "outgoing": str(c.get("NewX_AVM-DE_OutGoingNumber") or "").strip()})
+        return out
+
+    def router_info(self) -> dict[str, Any]:
+        """Model, FRITZ!OS, connection type, IPv6 state and LAN address range, read-only, for discovery.
+
+        Optional facts the firmware does not offer are left out rather than guessed.
+        """
+        info = self._call("DeviceInfo1", "GetInfo")
+        facts: dict[str, Any] = {"vendor": str(info.get("NewManufacturerName") or "AVM"),
+                                 "model": str(info["NewModelName"]), "firmware": str(info["NewSoftwareVersion"]),
+                                 "serial": str(info.get("NewSerialNumber") or "")}
+        service = self._connection_service()
+        conn = self._call(service, "GetInfo")
+        facts["connection"] = {"service": service, "type": str(conn.get("NewConnectionType") or ""),
+                               "status": WAN_STATES.get(str(conn.get("NewConnectionStatus")), "unknown"),
+                               "trigger": str(conn.get("NewConnectionTrigger") or "")}
+        if service.startswith("WANPPP"):
+            facts["connection"]["transport"] = str(conn.get("NewTransportType") or "PPPoE")
+        if self._has("WANCommonInterfaceConfig1", "GetCommonLinkProperties"):
+            link = self._call("WANCommonInterfaceConfig1", "GetCommonLinkProperties")
+            facts["connection"]["access_type"] = str(link.get("NewWANAccessType") or "")
+        ipv6: dict[str, Any] = {"available": False}
+        if self._has("WANIPConn1", "X_AVM_DE_GetIPv6Prefix"):
+            ipv6["available"] = True
+            prefix = self._call("WANIPConn1", "X_AVM_DE_GetIPv6Prefix")
+            address = self._call("WANIPConn1", "X_AVM_DE_GetExternalIPv6Address")
+            ipv6["prefix"] = f"{prefix.get('NewIPv6Prefix') or ''}/{prefix.get('NewPrefixLength') or 0}"
+            ipv6["address"] = str(address.get("NewExternalIPv6Address") or "")
+            ipv6["active"] = bool(prefix.get("NewIPv6Prefix") or address.get("NewExternalIPv6Address"))
+        facts["ipv6"] = ipv6
+        if self._has("LANHostConfigManagement1", "GetInfo"):
+            lan = self._call("LANHostConfigManagement1", "GetInfo")
+            facts["lan"] = {"routers": str(lan.get("NewIPRouters") or ""),
+                            "subnet_mask": str(lan.get("NewSubnetMask") or ""),
+                            "dhcp_range": [str(lan.get("NewMinAddress") or ""), str(lan.get("NewMaxAddress") or "")]}
+        return facts
+
     # ------------------------------------------------------------------------------- health
     def check(self) -> dict[str, Any]:
         """Read-only: box answers, credentials work, the user has the right to change settings."""

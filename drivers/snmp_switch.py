@@ -61,6 +61,9 @@ BASE_PORT_IFINDEX = "1.3.6.1.2.1.17.1.4.1.2"
 TP_FDB_PORT = "1.3.6.1.2.1.17.4.3.1.2"
 Q_FDB_PORT = "1.3.6.1.2.1.17.7.1.2.2.1.2"
 Q_PVID = "1.3.6.1.2.1.17.7.1.4.5.1.1"
+SYS_DESCR = "1.3.6.1.2.1.1.1.0"
+SYS_NAME = "1.3.6.1.2.1.1.5.0"
+LLDP_REM_SYS_NAME = "1.0.8802.1.1.2.1.4.1.1.9"   # LLDP-MIB lldpRemSysName.<timeMark>.<localPort>.<index>
 
 AUTH_PROTOCOLS = {"sha": usmHMACSHAAuthProtocol, "sha256": usmHMAC192SHA256AuthProtocol,
                   "md5": usmHMACMD5AuthProtocol}
@@ -336,6 +339,19 @@ class SnmpSwitchDriver(SwitchDriver):
             raise NotSupported(f"{self.name}: port {port} is not a bridge port in BRIDGE-MIB; the quarantine "
                                "VLAN cannot be set over SNMP on it", device=self.name)
         self._set_verified(f"{Q_PVID}.{self.base_port[i]}", Gauge32(vlan), vlan, f"VLAN {vlan} on port {port}")
+
+    def system_info(self) -> dict[str, Any]:
+        """Read-only, for ``notaus discover``: ``sysDescr``, ``sysName`` and the LLDP neighbours, if any.
+
+        A switch without LLDP-MIB answers the walk with nothing; that is reported as no neighbours.
+        """
+        info: dict[str, Any] = {"sys_descr": str(self._get(SYS_DESCR)), "sys_name": str(self._get(SYS_NAME))}
+        try:
+            rows = self._walk(LLDP_REM_SYS_NAME)
+        except NotPermitted:
+            rows = []
+        info["lldp"] = [{"local_port": str(idx[1]), "name": str(v)} for idx, v in rows if len(idx) >= 3]
+        return info
 
     def mac_table(self) -> list[MacEntry]:
         """Q-BRIDGE FDB (per VLAN; fdbId taken as the VLAN) or, without it, the plain BRIDGE-MIB FDB."""

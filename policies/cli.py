@@ -148,6 +148,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
+    if getattr(args, "discover", False):  # running policy vs. a fresh discovery (controller.discover_cli)
+        from controller.discover_cli import cmd_policy_diff_discover
+        return cmd_policy_diff_discover(args)
+    if not args.file:
+        raise ValueError("policy diff needs FILE, or --discover")
     box = _Box(args, journal=False)
     try:
         new = load_policy(args.file)
@@ -273,8 +278,12 @@ def add_parser(subparsers: Any) -> None:
     s = sub.add_parser("show", help="the policy in force on this box (secrets masked)")
     s.set_defaults(func=cmd_show)
 
-    s = sub.add_parser("diff", help="what FILE would change, in words")
-    s.add_argument("file")
+    s = sub.add_parser("diff", help="what FILE would change, in words; --discover: policy vs. the network")
+    s.add_argument("file", nargs="?")
+    s.add_argument("--discover", action="store_true",
+                   help="compare the running policy with a fresh `notaus discover` (unknown, wrong role, left)")
+    from controller.discover_cli import add_discover_arguments
+    add_discover_arguments(s)
     s.set_defaults(func=cmd_diff)
 
     s = sub.add_parser("sign", help="sign FILE into a bundle (provider side)")

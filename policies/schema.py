@@ -145,6 +145,8 @@ class PanicProfile(Strict):
     wlan_off: bool = True
     block_clients: bool = False      # block every known non-phone client at the router
     keep_roles: list[str] = Field(default_factory=lambda: ["phone"])
+    # keep the box's registered VoIP clients (FRITZ!Box X_VoIP) without naming them in hosts:
+    keep_voip_clients: bool = False
 
 
 def _default_profiles() -> dict[str, PanicProfile]:
