@@ -41,6 +41,7 @@ from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
 from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
+from api.ui_words import event_word, local_time, value_word
 from controller.checklists import CHECKLISTS, ITEMS
 from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
 from controller.report_export import PdfFailed, PdfUnavailable, export, render_html
@@ -398,7 +399,10 @@ def _render(template: str, caller: Caller, **extra: Any) -> Response:
     policy = services().engine.policy
     html = render_template(template, t=strings(lang), lang=lang, other_lang="de" if lang == "en" else "en",
                            boot={"lang": lang, "t": strings(lang), "page": "incident"}, caller=caller,
-                           practice=policy.practice, csrf=csrf, checklist_defs=CHECKLISTS, **extra)
+                           practice=policy.practice, csrf=csrf, checklist_defs=CHECKLISTS,
+                           perms=sorted(p for p in ("policy",) if allowed(caller.role, p)),
+                           local=local_time, word=lambda kind: event_word(kind, lang),
+                           val=lambda value: value_word(value, lang), **extra)
     resp = make_response(html)
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     if not request.cookies.get(CSRF_COOKIE):
@@ -432,14 +436,31 @@ def incident_page(incident_id: str) -> Response:
     return _render("incidents/detail.html", caller, inc=inc, s=_summary(mgr, inc, lang),
                    knowledge_local=knowledge_local, can_write=inc.is_open,
                    can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
-                   error=request.args.get("error", ""))
+                   error=request.args.get("error", ""), saved=SAVED.get(request.args.get("saved", ""), ("", ""))[
+                       1 if lang == "en" else 0])
+
+
+#: ?saved=<action> after a form post -> the confirmation shown (and focused) on the page
+SAVED: dict[str, tuple[str, str]] = {
+    "note": ("Notiz gespeichert.", "Note saved."), "photos": ("Foto gespeichert.", "Photo saved."),
+    "tick": ("Abgehakt und dokumentiert.", "Ticked and recorded."),
+    "draft-authority": ("Entwurf gespeichert.", "Draft saved."),
+    "draft-patients": ("Entwurf gespeichert.", "Draft saved."),
+    "knowledge": ("Zeitpunkt der Kenntnis gespeichert.", "Moment of knowledge saved."),
+    "reported": ("Meldung als erstattet eingetragen.", "Report recorded as filed."),
+    "close": ("Vorfall abgeschlossen.", "Incident closed."),
+}
+#: where the page comes back after a form post (the changed place, not the top)
+ANCHOR: dict[str, str] = {"note": "notes", "photos": "notes", "knowledge": "deadline", "reported": "deadline",
+                          "draft-authority": "draft-authority", "draft-patients": "draft-patients",
+                          "close": "incident-title"}
 
 
 #: form action -> permission it needs (the same split as the JSON endpoints)
 FORM_ACTIONS: dict[str, str] = {"tick": INCIDENT_PERMISSION, "note": INCIDENT_PERMISSION,
                                 "photos": INCIDENT_PERMISSION, "draft-authority": INCIDENT_PERMISSION,
                                 "draft-patients": INCIDENT_PERMISSION, "knowledge": DEADLINE_PERMISSION,
-                                "reported": DEADLINE_PERMISSION}
+                                "reported": DEADLINE_PERMISSION, "close": DEADLINE_PERMISSION}
 
 
 @bp.post("/incidents/<incident_id>/<action>")
@@ -476,7 +497,17 @@ def incident_form(incident_id: str, action: str) -> Response:
         elif action == "knowledge":
             mgr.set_knowledge(inc.id, _past_time(form.get("knowledge_at", ""), "knowledge_at"), actor=actor,
                               reason=form.get("reason", "")[:500])
+        elif action == "close":
+            reason = form.get("reason", "").strip()[:500]
+            if not reason or form.get("confirm") != "1":
+                raise ValueError("Zum Abschließen einen Grund eintragen und bestätigen. / "
+                                 "To close, give a reason and confirm.")
+            mgr.close_incident(inc.id, actor=actor, reason=reason)
         else:
+            if form.get("confirm") != "1":
+                # one click must not stop the legal 72-hour clock: the box says what it means
+                raise ValueError("Bitte bestätigen, dass die Meldung abgeschickt ist. / "
+                                 "Please confirm that the report has been sent.")
             mgr.ack_reported(inc.id, actor=actor, reference=form.get("reference", "")[:200])
     except ValueError as exc:
         return _form_error(inc.id, str(exc))
@@ -484,4 +515,5 @@ def incident_form(incident_id: str, action: str) -> Response:
         if exc.status != 400:
             raise
         return _form_error(inc.id, exc.detail)
-    return make_response(redirect(f"/incidents/{inc.id}#{action}", code=303))
+    anchor = f"item-{form.get('item', '')}" if action == "tick" else ANCHOR.get(action, action)
+    return make_response(redirect(f"/incidents/{inc.id}?saved={action}#{quote(anchor)}", code=303))

@@ -86,13 +86,70 @@ def build_status(status: dict[str, Any], gate: Any, policy: Any,
     out = dict(status)
     out["state_code"] = STATE_CODES.get(str(status.get("state")), "unknown")
     out["isolations"] = isolations_view(status, gate)
-    out["pending_approvals"] = gate.pending()
-    provider = policy.contacts.it_provider
-    out["contacts"] = {"it_provider": {"name": provider.name, "phone": provider.phone}}
+    out["pending_approvals"] = [{**p, **host_facts(policy, str(p.get("host", "")))} for p in gate.pending()]
+    provider, dpo = policy.contacts.it_provider, policy.contacts.data_protection_officer
+    out["contacts"] = {"it_provider": {"name": provider.name, "phone": provider.phone},
+                       "data_protection_officer": {"name": dpo.name, "phone": dpo.phone}}
+    out["tile"] = state_tile(status, policy)
     if service is not None:
-        out["service"] = service
+        out["service"] = {**service, "drifts": live_drifts(service.get("drifts") or [], status)}
     out["generated"] = datetime.now(UTC).isoformat()
     return out
+
+
+#: roles whose isolation stops more than one PC: the approval asks twice as loudly
+CRITICAL_ROLES = ("phone", "ti-konnektor", "server", "router", "switch", "controller")
+
+
+def host_facts(policy: Any, host: str) -> dict[str, Any]:
+    """The machine's role as the policy knows it, so an approval shows *what* would be blocked."""
+    entry = next((h for h in policy.hosts if host in (h.name, h.ip)), None)
+    role = entry.role if entry is not None else "unknown"
+    return {"role": role, "critical": role in CRITICAL_ROLES,
+            "protected": bool(entry is not None and policy.is_protected(entry))}
+
+
+def state_tile(status: dict[str, Any], policy: Any) -> dict[str, Any]:
+    """The start page's state tile, from the same facts as ``status`` (nothing is guessed here).
+
+    ``code``: ``online`` (no cut), ``cut`` (internet cut, verified on every router), ``blocked``
+    (keep-phones: PCs blocked at the router, internet on for the kept roles), ``partial`` (a cut
+    was ordered but not everything reads back as done) or ``unknown`` (no device answers).
+    """
+    containment = status.get("containment") or None
+    devices = list(status.get("devices") or [])
+    reachable = [d for d in devices if d.get("reachable")]
+    profile = str(containment.get("profile")) if containment else None
+    prof = policy.profiles.get(profile) if profile else None
+    if containment:
+        cuts_wan = bool(prof.cut_wan) if prof is not None else True
+        code = ("cut" if cuts_wan else "blocked") if status.get("contained") else "partial"
+    elif devices and not reachable:
+        code = "unknown"
+    else:
+        code = "online"
+    return {"code": code, "since": containment.get("since") if containment else None,
+            "profile": profile, "verified": bool(status.get("contained")),
+            "checked_on": [d.get("name") for d in reachable],
+            "kept_roles": list(prof.keep_roles) if prof is not None and not prof.cut_wan else [],
+            "isolated": len(status.get("isolations") or []),
+            "unverified_isolations": sum(1 for i in status.get("isolations") or [] if not i.get("verified")),
+            "wan": [{"device": d.get("name"), "wan": d.get("wan", "unknown"), "wlan": d.get("wlan", "unknown")}
+                    for d in devices if d.get("wan") not in (None, "unknown")]}
+
+
+def live_drifts(drifts: list[dict[str, Any]], status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Drift notices expire with their cause: none after a restore, none from before the current cut."""
+    containment = status.get("containment") or None
+    if not containment and not status.get("isolations"):
+        return []
+    if not containment:   # only single isolations left: the cut's notices (internet, WLAN) are history
+        return [d for d in drifts if d.get("what") in ("host_block", "port", "vlan")]
+    since = containment.get("since")
+    if not since:
+        return drifts
+    start = _parse(str(since))
+    return [d for d in drifts if _parse(str(d.get("at"))) >= start]
 
 
 # ----------------------------------------------------------------------------------- service

@@ -7,6 +7,7 @@ CSRF header. No inline script or style (the CSP forbids it): page data travels i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from api.auth import PERMISSIONS
 from api.errors import ApiError
 from api.i18n import checklist, pick_lang, strings
 from api.security import CSRF_COOKIE, SESSION_COOKIE, Caller, check_csrf, ensure_csrf_cookie, identify, services
+from api.ui_words import staff_facts
 
 ui = Blueprint("ui", __name__)
 LANG_COOKIE = "notaus_lang"
@@ -42,7 +44,8 @@ def _page(template: str, caller: Caller | None, **extra: Any) -> Response:
     provider_text = " ".join(x for x in (provider.name, provider.phone) if x) or t["provider_unknown"]
     perms = sorted(p for p, roles in PERMISSIONS.items() if caller and caller.role in roles)
     boot = {"lang": lang, "t": t, "checklist": checklist(lang, provider_text), "permissions": perms,
-            "role": caller.role if caller else None, "practice": policy.practice}
+            "role": caller.role if caller else None, "practice": policy.practice,
+            **(staff_facts(policy) if caller else {})}
     other = "de" if lang == "en" else "en"
     html = render_template(template, t=t, lang=lang, other_lang=other, boot=boot, caller=caller,
                            perms=perms, practice=policy.practice, **extra)
@@ -77,6 +80,24 @@ def status_page() -> Response:
     if caller is None or caller.role == "agent":
         return _page("login.html", None, error=None, next_url="/status")
     return _page("status.html", caller)
+
+
+@ui.get("/policy")
+def policy_page() -> Response:
+    """The policy in force, read only (provider/admin): what the box will do, without a secret."""
+    from api.auth import allowed
+    from api.v1 import masked_policy, policy_summary
+
+    caller = _caller()
+    if caller is None or caller.role == "agent":
+        return _page("login.html", None, error=None, next_url="/")
+    if not allowed(caller.role, "policy"):
+        raise ApiError(403, "Only the IT provider may view the policy.")
+
+
+    policy = services().engine.policy
+    return _page("policy.html", caller, summary=policy_summary(policy), version=policy.version,
+                 document=json.dumps(masked_policy(policy), indent=2, ensure_ascii=False))
 
 
 @ui.get("/login")

@@ -155,16 +155,7 @@ def checklist_state() -> tuple[Response, int]:
 
 
 def _checklist_state() -> list[dict[str, Any]]:
-    journal = services().engine.journal
-    ticks: dict[str, dict[str, Any]] = {}
-    after = 0
-    while True:
-        batch = journal.entries(after=after, limit=1000, kind="checklist.tick")
-        for e in batch:
-            ticks[e.data.get("item", "")] = {"done": bool(e.data.get("done")), "ts": e.ts, "actor": e.actor}
-        if len(batch) < 1000:
-            break
-        after = batch[-1].seq
+    ticks = {t["id"]: t for t in _all_ticks()}
     return [{"id": key, "de": de, "en": en, **ticks.get(key, {"done": False, "ts": None, "actor": None})}
             for key, (de, en) in CHECKLIST.items()]
 
@@ -178,12 +169,17 @@ def _all_checklists() -> list[dict[str, Any]]:
 
 
 def _all_ticks() -> list[dict[str, Any]]:
+    """The last tick per item *of this incident*: a new incident starts with an empty checklist."""
+    from api.checklist_scope import ticks_after
+
     journal = services().engine.journal
     last: dict[str, dict[str, Any]] = {}
-    after = 0
+    after, incident = ticks_after(services().engine)
     while True:
         batch = journal.entries(after=after, limit=1000, kind="checklist.tick")
         for e in batch:
+            if incident is not None and e.data.get("incident") not in (None, incident):
+                continue
             last[str(e.data.get("item", ""))] = {"id": e.data.get("item", ""), "done": bool(e.data.get("done")),
                                                  "ts": e.ts, "actor": e.actor, "note": e.data.get("note", "")}
         if len(batch) < 1000:

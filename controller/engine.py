@@ -395,14 +395,15 @@ class Engine:
         for name, drv in routers.items():
             if prof.cut_wan:
                 plan.steps.append(Step(name, "cut_wan"))
-            if prof.wlan_off:
-                plan.steps.append(Step(name, "wlan_off"))
             if prof.block_clients:
                 if not drv.supports("block_host"):
                     raise ValueError(f"profile {profile!r} is not possible here: {name} cannot block single "
                                      "machines; use the profile 'full'")
                 for host, ip in self._clients_to_block(name, prof.keep_roles, keep_voip=prof.keep_voip_clients):
                     plan.steps.append(Step(name, "block_host", ip, host=host))
+            if prof.wlan_off:
+                # last: a tablet on this WLAN sees the verified cut/blocks (journal) before it drops off
+                plan.steps.append(Step(name, "wlan_off"))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)

@@ -475,7 +475,7 @@ class IncidentManager:
 
 
 def _default_title(trigger: str) -> str:
-    return {"panic": "Praxis vom Internet getrennt (Notaus)", "isolation": "Rechner isoliert",
+    return {"panic": "Not-Aus gedrückt", "isolation": "Rechner gesperrt",
             "detection": "Verdacht auf Schadsoftware (Erkennung)"}.get(trigger, "Sicherheitsvorfall")
 
 

@@ -237,6 +237,8 @@ class Policy(Strict):
     contacts: Contacts = Field(default_factory=Contacts)
     schedules: Schedules = Field(default_factory=Schedules)
     syslog: SyslogTarget | None = None
+    # where the router stands and which cable is the internet, shown to staff when a cut fails
+    router_hint: str = Field(default="", max_length=300)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:

@@ -113,14 +113,16 @@
   setInterval(tickDrill, 1000);
   function renderService(svc, attention) {
     var box = $("service-banners");
-    if (!box || !svc) { return; }
+    if (!box || !svc) { return []; }
     box.textContent = "";
+    var titles = [];
     (svc.health && svc.health.warnings || []).forEach(function (w) {
       var a = el("div", "alert health");
       a.setAttribute("role", "alert");
       a.dataset.device = w.device;
       a.dataset.kind = w.kind;
       a.appendChild(el("strong", "", pick(w, "title")));
+      titles.push({ text: pick(w, "title"), red: true });
       a.appendChild(el("p", "", pick(w, "todo")));
       a.appendChild(el("small", "", w.message));
       box.appendChild(a);
@@ -129,11 +131,13 @@
       var d = el("div", "alert job");
       d.id = "scheduler-down";
       d.appendChild(el("strong", "", T.scheduler_down));
+      titles.push({ text: T.scheduler_down, red: true });
       box.appendChild(d);
     }
     (svc.job_errors || []).forEach(function (j) {
       var e = el("div", "alert job");
       e.appendChild(el("strong", "", T.job_error + " (" + j.job + ")"));
+      titles.push({ text: T.job_error, red: true });
       e.appendChild(el("small", "", j.message));
       box.appendChild(e);
     });
@@ -141,6 +145,7 @@
       var dr = el("div", "alert drill");
       dr.id = "drill-banner";
       dr.appendChild(el("strong", "", pick(svc.drill, "text")));
+      titles.push({ text: pick(svc.drill, "text"), red: false });
       var p = el("p", "", T.drill_left + " ");
       var c = el("span", "countdown");
       c.id = "drill-countdown";
@@ -157,6 +162,7 @@
       var inc = el("div", "alert incident" + (cd.overdue ? " overdue" : ""));
       inc.id = "incident-banner";
       inc.appendChild(el("strong", "", svc.incident.id + " – " + (svc.incident.title || "")));
+      titles.push({ text: (svc.incident.title || svc.incident.id) + " · " + pick(cd, "text"), red: !!cd.overdue });
       var ip = el("p", "", pick(cd, "text") + " ");
       var link = el("a", "", T.incident_open);
       link.href = svc.incident.url + "?lang=" + lang;
@@ -168,6 +174,7 @@
       var df = el("div", "alert drift");
       df.id = "drift-banner";
       df.appendChild(el("strong", "", T.drift_title));
+      titles.push({ text: T.drift_title, red: svc.drifts.some(function (x) { return x.reapplied !== "done"; }) });
       var ul = el("ul");
       svc.drifts.forEach(function (ev) {
         var li = el("li", "drift-" + ev.reapplied, pick(ev, "text"));
@@ -177,11 +184,12 @@
       box.appendChild(df);
     }
     if (attention && attention.length) {
-      // desired state a device refuses: a person must look (issue 11.3)
+      // desired state a device refuses: a person must look
       var at = el("div", "alert attention");
       at.id = "attention-banner";
       at.setAttribute("role", "alert");
       at.appendChild(el("strong", "", T.attention_title));
+      titles.push({ text: T.attention_title, red: true });
       at.appendChild(el("p", "", T.attention_todo));
       var al = el("ul");
       attention.forEach(function (a) {
@@ -190,22 +198,13 @@
       at.appendChild(al);
       box.appendChild(at);
     }
+    return titles;
   }
-  function pollService(every) {
-    function load() {
-      api("GET", "/api/v1/status").then(function (r) {
-        if (r.status === 200) { renderService(r.data.service, r.data.attention); }
-      }, function () { /* the page shows network errors when the staff act */ });
-    }
-    load();
-    setInterval(load, every);
-  }
-
   // ------------------------------------------------------------------------------ panic page
   function stepKey(s) { return s.device + "|" + s.action + "|" + (s.target || ""); }
   function stepLabel(s) {
     var what = { cut_wan: "Internet", wlan_off: "WLAN", block_host: s.host || s.target };
-    return s.device + ": " + (what[s.action] || s.action) + (s.action === "block_host" ? "" : "");
+    return s.device + ": " + (what[s.action] || s.action);
   }
   function setStep(s, outcome) {
     var li = document.querySelector('[data-step="' + CSS.escape(stepKey(s)) + '"]');
@@ -220,32 +219,186 @@
     li.querySelector(".state").textContent = T["dev_" + outcome] || outcome;
     if (s.message && outcome !== "done" && outcome !== "running") { li.title = s.message; }
   }
+  function hhmm(ts) {
+    if (!ts) { return ""; }
+    return new Date(ts).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  }
+  function telHref(phone) { return "tel:" + String(phone).replace(/[^0-9+]/g, ""); }
+  function setCall(a, label, contact) {
+    if (!a) { return; }
+    a.textContent = "";
+    a.appendChild(el("strong", "", label));
+    if (contact && contact.phone) {
+      a.href = telHref(contact.phone);
+      a.appendChild(el("span", "", [contact.name, contact.phone].filter(Boolean).join(" · ")));
+      a.classList.remove("missing");
+    } else {
+      a.removeAttribute("href");
+      a.appendChild(el("span", "", T.phone_missing));
+      a.classList.add("missing");
+    }
+  }
+  // Taps arriving right after a view change are the second half of a double tap: ignore them.
+  var GUARD_MS = 700;
+  function arm(buttons) {
+    buttons.forEach(function (b) { if (b) { b.disabled = true; } });
+    setTimeout(function () { buttons.forEach(function (b) { if (b) { b.disabled = false; } }); }, GUARD_MS);
+  }
+  function focusOn(node) { if (node) { node.focus({ preventScroll: false }); } }
 
   function panicPage() {
     var plans = {};
-    var polling = null;
-    pollService(30000);
-    $("panic-button").addEventListener("click", function () {
-      show("start", false);
-      show("confirm", true);
+    var mode = "idle";          // idle | confirm | running | result
+    var tile = null;
+    var polling = null, slowTimer = null, retryTimer = null;
+    var PENDING = "notaus_pending_panic";
+    var hostsFilled = false, checklistLoaded = false;
+
+    function setMode(m) {
+      mode = m;
+      show("confirm", m === "confirm");
+      show("progress", m === "running" || m === "result");
+      show("result", m === "result");
+      layoutTop();
+    }
+    // The big area above the fold: the red button while online (or not verified), the next step once cut.
+    function layoutTop() {
+      var code = tile ? tile.code : "unknown";
+      var cut = code === "cut" || code === "blocked";
+      var idle = mode === "idle" || mode === "result";
+      show("start", idle && !cut);
+      show("next-step", idle && cut);
+      show("panic-again", code === "blocked");
+    }
+    function renderTile(s) {
+      var t = s.tile || {};
+      tile = t;
+      var box = $("tile");
+      box.className = "tile " + t.code;
+      box.dataset.code = t.code;
+      $("tile-state").textContent = T["tile_" + t.code] || t.code;
+      var parts = [];
+      if (t.code === "online") { parts.push(T.tile_online_sub); }
+      if (t.code === "unknown") { parts.push(T.tile_unknown_sub); }
+      if (t.since && t.code !== "online") { parts.push(T.tile_since + " " + hhmm(t.since)); }
+      if (t.code === "cut" || t.code === "blocked") { parts.push(T.tile_verified); }
+      if (t.code === "partial") { parts.push(T.tile_unverified); }
+      if (t.code === "blocked") {
+        parts.push((t.kept_roles || []).indexOf("ti-konnektor") >= 0 ? T.tile_kept_phone_ti : T.tile_kept_phone);
+      }
+      if (t.isolated) {
+        parts.push(t.isolated === 1 ? T.tile_isolated_one : T.tile_isolated_many.replace("{n}", t.isolated));
+      }
+      $("tile-line").textContent = parts.join(" · ");
+      layoutTop();
+    }
+    function renderFold(svc, attention) {
+      var titles = renderService(svc, attention);
+      var fold = $("banner-fold");
+      fold.hidden = !titles.length;
+      fold.classList.toggle("red", titles.some(function (x) { return x.red; }));
+      $("banner-summary").textContent = titles.length + " " + (titles.length === 1 ? T.banners_one : T.banners_more) + ": " +
+        titles.map(function (x) { return x.text; }).join(" · ");
+    }
+    function renderAfter(s) {
+      var t = s.tile || {};
+      var active = t.code !== "online" || t.isolated > 0 || !!(s.service && s.service.incident) || mode === "result";
+      show("after", active);
+      var contacts = boot.contacts || s.contacts || {};
+      setCall($("call-provider"), T.call_provider, contacts.it_provider);
+      setCall($("call-dpo"), T.call_dpo, contacts.data_protection_officer);
+      setCall($("next-call"), T.call_provider, contacts.it_provider);
+      var lines = $("verdict-lines");
+      lines.textContent = "";
+      (t.wan || []).forEach(function (d) {
+        lines.appendChild(el("li", d.wan === "down" || t.code === "online" ? "ok" : "bad",
+          T.verdict_line.replace("{device}", d.device).replace("{wan}", T["val_" + d.wan] || d.wan)
+            .replace("{wlan}", T["val_" + d.wlan] || d.wlan).replace("{time}", hhmm(s.generated))));
+      });
+      (s.isolations || []).forEach(function (i) {
+        lines.appendChild(el("li", i.verified ? "ok" : "bad",
+          (i.verified ? T.block_one_done : T.block_one_failed).replace("{host}", i.host)));
+      });
+      if (s.service && s.service.incident) {
+        $("note-link").href = s.service.incident.url + "?lang=" + lang + "#note";
+      }
+      if (active && !hostsFilled) { fillHosts(); }
+      if (active && !checklistLoaded) { checklistLoaded = true; loadChecklist(); }
+    }
+    function fillHosts() {
+      var sel = $("block-host");
+      if (!sel) { return; }
+      hostsFilled = true;
+      (boot.hosts || []).forEach(function (h) {
+        var o = el("option", "", h.name + " (" + (T["role_" + h.role] || h.role) + ")");
+        o.value = h.name;
+        o.disabled = !!h.protected;
+        sel.appendChild(o);
+      });
+    }
+    function refresh() {
+      return api("GET", "/api/v1/status").then(function (r) {
+        if (r.status !== 200) { return; }
+        renderTile(r.data);
+        renderFold(r.data.service, r.data.attention);
+        renderAfter(r.data);
+      }, function () { /* offline: the run shows its own hint */ });
+    }
+
+    // ---- confirm (double-tap proof: nothing clickable under the footprint, and a short guard)
+    function openConfirm(trigger) {
+      var foot = trigger.getBoundingClientRect();
+      var footBottom = foot.bottom + window.scrollY;
       show("error", false);
+      setMode("confirm");
+      ["start", "next-step"].forEach(function (id) { show(id, false); });
+      ["warn-full", "warn-keep", "choice-full", "choice-keep", "confirm-choose", "wlan-notice"].forEach(
+        function (id) { show(id, false); });
+      show("confirm-loading", true);
+      var zone = $("confirm-zone");
+      zone.style.minHeight = "0px";
+      var zoneTop = zone.getBoundingClientRect().top + window.scrollY;
+      zone.style.minHeight = Math.max(0, Math.ceil(footBottom - zoneTop) + 24) + "px";
+      arm([$("cancel")]);
+      focusOn($("confirm-title"));
       var profiles = ["full", "keep-phones"];
       Promise.all(profiles.map(function (p) {
         return api("POST", "/api/v1/panic", { profile: p });
       })).then(function (rs) {
         show("confirm-loading", false);
+        plans = {};
         rs.forEach(function (r, i) {
-          if (r.status !== 428) { fail(r.data.detail || T.error_network); return; }
-          plans[profiles[i]] = r.data;
+          if (r.status === 428) { plans[profiles[i]] = r.data; }
+          else if (i === 0) { fail(r.data.detail || T.error_network); }
         });
+        if (mode !== "confirm") { return; }
         fillWarnings("warnings-full", plans.full);
+        show("warn-full", !!plans.full);
         show("choice-full", !!plans.full);
-        var keep = plans.full && plans.full.keep_phones_available && plans["keep-phones"];
+        var keep = plans.full && plans.full.keep_phones_available && plans["keep-phones"] &&
+          !(tile && tile.code === "blocked");
         if (keep) { fillWarnings("warnings-keep", plans["keep-phones"]); }
+        show("warn-keep", !!keep);
         show("choice-keep", !!keep);
-      }, function () { fail(T.error_network); });
-    });
-    $("cancel").addEventListener("click", function () { show("confirm", false); show("start", true); });
+        var wlan = [plans.full, plans["keep-phones"]].some(function (p) {
+          return p && p.plan && (p.plan.steps || []).some(function (s) { return s.action === "wlan_off"; });
+        });
+        show("wlan-notice", wlan);
+        show("confirm-choose", !!plans.full);
+        // the zone may have grown: buttons always start below the old button's footprint
+        arm([$("confirm-full"), $("confirm-keep"), $("cancel")]);
+      }, function () { show("confirm-loading", false); fail(T.error_network); });
+    }
+    function fail(msg) {
+      var e = $("error");
+      e.textContent = msg;
+      e.hidden = false;
+      show("confirm-loading", false);
+      focusOn(e);
+    }
+    $("panic-button").addEventListener("click", function (ev) { openConfirm(ev.currentTarget); });
+    $("panic-again").addEventListener("click", function (ev) { openConfirm(ev.currentTarget); });
+    $("cancel").addEventListener("click", function () { setMode("idle"); focusOn($("tile-state")); });
     $("confirm-full").addEventListener("click", function () { run("full"); });
     $("confirm-keep").addEventListener("click", function () { run("keep-phones"); });
 
@@ -257,13 +410,24 @@
       ws.forEach(function (w) { ul.appendChild(el("li", "warning-" + w.code, warnText(w))); });
     }
 
-    function run(profile) {
-      show("confirm", false);
-      show("progress", true);
-      $("steps").textContent = "";
-      var plan = plans[profile] && plans[profile].plan;
-      ((plan && plan.steps) || []).forEach(function (s) { setStep(s, "running"); });
-      // live progress: device results appear in the journal as each device confirms
+    // ---- run: live progress from the journal; survives the WLAN going away
+    function routerHint() { return boot.router_hint ? " " + T.router_where + " " + boot.router_hint : ""; }
+    function stopTimers() {
+      [polling, retryTimer].forEach(function (x) { if (x) { clearInterval(x); } });
+      if (slowTimer) { clearTimeout(slowTimer); }
+      polling = retryTimer = slowTimer = null;
+    }
+    function startRun(profile, key) {
+      setMode("running");
+      show("start", false);
+      show("next-step", false);
+      show("lost-hint", false);
+      show("slow-hint", false);
+      slowTimer = setTimeout(function () {
+        var h = $("slow-hint");
+        h.textContent = T.slow_hint + routerHint();
+        h.hidden = false;
+      }, 3000);
       api("GET", "/api/v1/journal?limit=1&after=999999999").then(function (h) {
         var after = (h.data && h.data.head) || 0;
         polling = setInterval(function () {
@@ -273,35 +437,107 @@
               if (e.data.operation === "panic") { setStep(e.data, e.data.outcome); }
             });
             after = r.data.next_after;
-          });
+          }, function () { /* the WLAN may be gone; the retry loop brings the result */ });
         }, 300);
-      });
-      api("POST", "/api/v1/panic", { profile: profile, confirm: true }, newKey()).then(function (r) {
-        if (polling) { clearInterval(polling); }
-        showResult(r);
-      }, function () {
-        if (polling) { clearInterval(polling); }
-        fail(T.error_network);
-      });
+      }, function () { /* idem */ });
+      send(profile, key);
     }
-
+    function send(profile, key) {
+      api("POST", "/api/v1/panic", { profile: profile, confirm: true }, key).then(function (r) {
+        if (r.status === 409 && r.data && r.data.error === "idempotency_in_progress") { return lost(profile, key); }
+        try { localStorage.removeItem(PENDING); } catch (e) { /* private mode */ }
+        stopTimers();
+        showResult(r);
+      }, function () { lost(profile, key); });
+    }
+    function lost(profile, key) {
+      show("lost-hint", true);
+      if (retryTimer) { return; }
+      retryTimer = setInterval(function () {
+        api("POST", "/api/v1/panic", { profile: profile, confirm: true }, key).then(function (r) {
+          if (r.status === 409 && r.data && r.data.error === "idempotency_in_progress") { return; }
+          try { localStorage.removeItem(PENDING); } catch (e) { /* private mode */ }
+          stopTimers();
+          showResult(r);
+        }, function () { /* still offline */ });
+      }, 2000);
+    }
+    function run(profile) {
+      var key = newKey();
+      try { localStorage.setItem(PENDING, JSON.stringify({ profile: profile, key: key })); } catch (e) { /* */ }
+      $("steps").textContent = "";
+      var plan = plans[profile] && plans[profile].plan;
+      ((plan && plan.steps) || []).forEach(function (s) { setStep(s, "running"); });
+      startRun(profile, key);
+    }
     function showResult(r) {
       var d = r.data || {};
       (d.devices || []).forEach(function (s) { setStep(s, s.outcome); });
       var outcome = d.outcome || (r.status === 409 ? "refused" : "failed");
       $("progress-title").textContent = T.devices;
+      show("slow-hint", false);
+      show("lost-hint", false);
       var banner = $("result-banner");
       banner.className = "banner " + outcome;
+      banner.dataset.outcome = outcome;
       banner.textContent = T["result_" + outcome] || outcome;
-      $("result-message").textContent = outcome === "refused" ? (T.refused_reason + ": " + (d.detail || d.message || "")) : "";
-      show("result", true);
-      show("checklist-section", true);
-      loadChecklist();
+      var msg = "";
+      if (outcome === "refused") { msg = T.refused_reason + ": " + (d.detail || d.message || ""); }
+      if (outcome === "failed" || outcome === "partial") { msg = routerHint().trim(); }
+      $("result-message").textContent = msg;
+      setMode("result");
+      refresh().then(function () { focusOn(banner); });
+      checklistLoaded = false;
+    }
+
+    // ---- one PC
+    var pendingHost = null;
+    if ($("block-go")) {
+      $("block-go").addEventListener("click", function () {
+        pendingHost = $("block-host").value;
+        if (!pendingHost) { return; }
+        $("block-question").textContent = T.block_one_confirm.replace("{host}", pendingHost);
+        show("block-confirm", true);
+        show("block-result", false);
+        arm([$("block-yes"), $("block-no")]);
+        focusOn($("block-question"));
+      });
+      $("block-no").addEventListener("click", function () { show("block-confirm", false); focusOn($("block-go")); });
+      $("block-yes").addEventListener("click", function () {
+        var host = pendingHost;
+        show("block-confirm", false);
+        var res = $("block-result");
+        res.className = "banner unknown";
+        res.textContent = T.restore_running;
+        res.hidden = false;
+        api("POST", "/api/v1/isolations", { host: host, reason: $("block-reason").value.trim(), source: "staff" },
+          newKey()).then(function (r) {
+          var outcome = (r.data && r.data.outcome) || (r.status === 409 ? "refused" : "failed");
+          res.className = "banner " + outcome;
+          res.dataset.outcome = outcome;
+          res.textContent = outcome === "done" ? T.block_one_done.replace("{host}", host) :
+            outcome === "refused" ? T.result_refused + ": " + (r.data.detail || "") :
+              T.block_one_failed.replace("{host}", host);
+          focusOn(res);
+          refresh();
+        }, function () { fail(T.error_network); });
+      });
+    }
+
+    // a run the WLAN cut short: fetch its result with the same key once this device is back
+    var pending = null;
+    try { pending = JSON.parse(localStorage.getItem(PENDING) || "null"); } catch (e) { pending = null; }
+    refresh();
+    setInterval(function () { if (mode !== "running") { refresh(); } }, 3000);
+    if (pending && pending.key) {
+      startRun(pending.profile, pending.key);
     }
   }
 
   // ------------------------------------------------------------------------------ status page
   function statusPage() {
+    var releaseDrafts = {};
+    var lastSig = { iso: null, pend: null };
     var can = {};
     boot.permissions.forEach(function (p) { can[p] = true; });
     function refresh() {
@@ -328,6 +564,12 @@
           devs.appendChild(li);
         });
         var iso = $("isolations");
+        // re-render only on change: a provider typing a release reason keeps focus and text
+        var isoSig = JSON.stringify(s.isolations.map(function (i) { return [i.host, i.verified, i.reason]; }));
+        var pendSig = JSON.stringify(s.pending_approvals.map(function (p) { return p.id; }));
+        if (isoSig === lastSig.iso && pendSig === lastSig.pend) { return; }
+        lastSig.iso = isoSig;
+        lastSig.pend = pendSig;
         iso.textContent = "";
         if (!s.isolations.length) { iso.appendChild(el("li", "", T.none)); }
         s.isolations.forEach(function (i) {
@@ -335,15 +577,33 @@
             " · " + (i.source || "") + (i.reason ? " · " + i.reason : ""));
           li.dataset.host = i.host;
           if (can.release) {
+            // releasing one machine asks its own reason (never the restore reason above)
+            var wrap = el("div", "release-row");
+            var rid = "release-reason-" + i.host.replace(/[^A-Za-z0-9_-]/g, "_");
+            var lab = el("label", "", T.release_reason.replace("{host}", i.host));
+            lab.htmlFor = rid;
+            var input = el("input");
+            input.type = "text";
+            input.id = rid;
+            input.maxLength = 500;
+            input.autocomplete = "off";
+            if (releaseDrafts[i.host]) { input.value = releaseDrafts[i.host]; }
+            input.addEventListener("input", function () { releaseDrafts[i.host] = input.value; });
             var b = el("button", "plain small", T.release);
             b.dataset.release = i.host;
             b.addEventListener("click", function () {
-              var reason = needReason();
-              if (!reason) { return; }
+              var reason = input.value.trim();
+              input.classList.toggle("missing", !reason);
+              if (!reason) { input.focus(); fail(T.restore_reason_missing); return; }
+              show("error", false);
               b.disabled = true;
+              delete releaseDrafts[i.host];
               runOp("DELETE", "/api/v1/isolations/" + encodeURIComponent(i.host), { reason: reason }, b);
             });
-            li.appendChild(b);
+            wrap.appendChild(lab);
+            wrap.appendChild(input);
+            wrap.appendChild(b);
+            li.appendChild(wrap);
           }
           iso.appendChild(li);
         });
@@ -351,16 +611,30 @@
         pend.textContent = "";
         if (!s.pending_approvals.length) { pend.appendChild(el("li", "", T.none)); }
         s.pending_approvals.forEach(function (p) {
-          var li = el("li", "pending", p.host + " · " + p.agent + (p.reason ? " · " + p.reason : ""));
+          var li = el("li", "pending" + (p.critical ? " critical" : ""));
           li.dataset.request = p.id;
+          li.dataset.role = p.role || "unknown";
+          var role = T["role_" + p.role] || p.role || T.role_unknown;
+          li.appendChild(el("strong", "what", p.host + " – " + T.pending_role + ": " + role));
+          li.appendChild(el("span", "who", p.agent + (p.reason ? " · " + p.reason : "")));
+          if (p.critical) {
+            var what = T["critical_" + p.role] || T.critical_other;
+            var w = el("p", "critical-warning", T.pending_critical.replace("{role}", role).replace("{what}", what));
+            w.setAttribute("role", "note");
+            li.appendChild(w);
+          }
           if (can.approve) {
-            [["approve", T.approve, "danger small"], ["reject", T.reject, "plain small"]].forEach(function (d) {
-              var b = el("button", d[2], d[1]);
+            var row = el("div", "row decide");
+            // equal weight: same size, same style; the machine's role decides, not the colour
+            [["approve", T.approve], ["reject", T.reject]].forEach(function (d) {
+              var b = el("button", "plain half", d[1]);
+              b.dataset.decision = d[0];
               b.addEventListener("click", function () {
                 api("POST", "/api/v1/approvals/" + p.id, { decision: d[0] }, newKey()).then(refresh);
               });
-              li.appendChild(b);
+              row.appendChild(b);
             });
+            li.appendChild(row);
           }
           pend.appendChild(li);
         });
@@ -441,7 +715,39 @@
     loadChecklist();
   }
 
+  // ------------------------------------------------------------------------------ incident page
+  function incidentPage() {
+    // photo preview before uploading (a data: URL, allowed by the CSP; nothing leaves the device)
+    var file = $("photo-file");
+    var preview = $("photo-preview");
+    if (file && preview) {
+      file.addEventListener("change", function () {
+        var f = file.files && file.files[0];
+        if (!f) { preview.hidden = true; return; }
+        var reader = new FileReader();
+        reader.onload = function () {
+          preview.src = reader.result;
+          preview.alt = f.name;
+          preview.hidden = false;
+        };
+        reader.readAsDataURL(f);
+      });
+    }
+    // after a form post the page comes back at the changed item; move focus to the confirmation
+    var saved = $("saved");
+    if (saved) { saved.focus(); }
+    var times = document.querySelectorAll("time[datetime]");
+    for (var i = 0; i < times.length; i++) {
+      var d = new Date(times[i].getAttribute("datetime"));
+      if (!isNaN(d.getTime())) {
+        times[i].textContent = d.toLocaleString(lang, { day: "2-digit", month: "2-digit", year: "numeric",
+          hour: "2-digit", minute: "2-digit" });
+      }
+    }
+  }
+
   var page = document.body.dataset.page;
   if (page === "panic") { panicPage(); }
   if (page === "status") { statusPage(); }
+  if (page === "incident") { incidentPage(); }
 })();

@@ -57,7 +57,7 @@ def test_press_the_button_confirm_and_see_verified_result(
         warnings = page.locator("#warnings-full").inner_text()
         assert "Telefon" in warnings and "TI-Konnektor" in warnings and "Fernwartung" in warnings
         assert page.locator("#choice-keep").is_visible()
-        assert "PCs sperren, Telefon behalten" in page.locator("#confirm-keep").inner_text()
+        assert "Nur PCs sperren" in page.locator("#confirm-keep").inner_text()
         assert sim.state.wan.status == "Connected"          # nothing happened before confirming
         page.screenshot(path=str(ARTIFACTS / f"{label}-2-confirm.png"), full_page=True)
 
@@ -115,7 +115,7 @@ def test_status_page_english_shows_queue_and_provider_restore(
         assert "ws02" in item.inner_text()
         assert page.locator("#restore").is_visible()
         page.screenshot(path=str(ARTIFACTS / "phone390-5-status-en-provider.png"), full_page=True)
-        item.get_by_role("button", name="Isolate").click()
+        item.get_by_role("button", name="Block", exact=True).click()
         page.locator("#isolations li", has_text="ws02").wait_for()
         assert sim.state.wan_access("192.168.178.102")[0] is True
     finally:

@@ -98,7 +98,13 @@ def test_provider_restores_in_stages_and_releases_the_isolated_pc(
         assert blocked(sim, ISOLATED[1])
         page.screenshot(path=str(ARTIFACTS / "restore-3-pcs-released.png"), full_page=True)
 
-        page.locator('#isolations li[data-host="ws01"] button[data-release="ws01"]').click()
+        # releasing one machine asks its own reason: the restore reason above is not reused
+        release_button = page.locator('#isolations li[data-host="ws01"] button[data-release="ws01"]')
+        release_button.click()
+        page.locator("#error", has_text="Grund").wait_for()
+        assert engine.journal.entries(kind="release.request") == []
+        page.fill("#release-reason-ws01", "ws01 neu installiert – Ticket 4712")
+        release_button.click()
         page.locator("#isolations li", has_text="keine").wait_for()
         assert not blocked(sim, ISOLATED[1])
         assert "erledigt – geprüft" in page.locator("#restore-results").inner_text()
@@ -109,7 +115,7 @@ def test_provider_restores_in_stages_and_releases_the_isolated_pc(
                                                                   ("hosts", "provider:test-provider")]
         assert all(r.data["reason"] == "Netz geprüft, Backups sauber – Ticket 4711" for r in requests)
         [release] = engine.journal.entries(kind="release.request")
-        assert release.data == {"host": "ws01", "reason": "Netz geprüft, Backups sauber – Ticket 4711"}
+        assert release.data == {"host": "ws01", "reason": "ws01 neu installiert – Ticket 4712"}
         assert release.actor == "provider:test-provider"
         assert engine.state.desired()["isolations"] == {}
         assert errors == []
