@@ -859,8 +859,14 @@ class Engine:
         return dict(self._health)
 
 
+#: a router that answers an unblock with these does not know the address at all, so it cannot hold a block for it
+#: (an isolation of an address the device refused from the start, see controller.attention)
+NEVER_HELD = ("not_found", "invalid_argument")
+
+
 def release_done(methods: list[dict[str, Any]], results: list[DeviceResult]) -> set[int]:
-    """Indexes of isolation methods whose undo the device confirmed by read-back (outcome ``done``)."""
+    """Indexes of isolation methods whose undo the device confirmed by read-back (outcome ``done``), or
+    router blocks of an address the router says it does not know (``NEVER_HELD``)."""
     undo = {"port_down": "port_up", "set_vlan": "set_vlan", "block_host": "unblock_host"}
     done: set[int] = set()
     for i, m in enumerate(methods):
@@ -868,7 +874,7 @@ def release_done(methods: list[dict[str, Any]], results: list[DeviceResult]) -> 
         for r in results:
             r_target = r.target.partition("@")[0] if r.action == "set_vlan" else r.target
             if r.device == m["device"] and r.action == undo.get(m["action"]) and r_target == target \
-                    and r.outcome == "done":
+                    and (r.outcome == "done" or (r.action == "unblock_host" and r.error_kind in NEVER_HELD)):
                 done.add(i)
     return done
 
