@@ -700,12 +700,15 @@ class Engine:
                 if not entry["methods"]:
                     d["isolations"].pop(key, None)
                 for r in results:
-                    if r.action == "unblock_host" and r.outcome == "done" and \
+                    if r.action == "unblock_host" and (r.outcome == "done" or r.error_kind in NEVER_HELD) and \
                             d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
                         del d["router_blocks"][r.target]
             self.state.update(change)
-            outcome = OperationResult.summarize(results) if not blocked else ("partial" if done else "failed")
             still = len(iso["methods"]) - len(done)
+            if blocked:
+                outcome = "partial" if done else "failed"
+            else:   # every method undone by read-back (or never held by the device): released
+                outcome = "done" if not still else OperationResult.summarize(results)
             message = f"{key} released" if outcome == "done" and not still else \
                 f"{key}: release incomplete, {still} isolation step(s) still in place" + \
                 (f" ({'; '.join(blocked)})" if blocked else "")
