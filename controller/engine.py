@@ -30,7 +30,7 @@ from controller.host_identity import canonical_ip
 from controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
 from controller.journal import Journal
 from controller.observe import find_gaps, observe
-from controller.results import DeviceResult, OperationResult, Plan, Step
+from controller.results import DeviceResult, OperationResult, Outcome, Plan, Step
 from controller.state import StateStore
 from drivers.base import (
     Driver,
@@ -705,6 +705,7 @@ class Engine:
                         del d["router_blocks"][r.target]
             self.state.update(change)
             still = len(iso["methods"]) - len(done)
+            outcome: Outcome
             if blocked:
                 outcome = "partial" if done else "failed"
             else:   # every method undone by read-back (or never held by the device): released
