@@ -58,7 +58,7 @@ def compare(policy: Policy, suggestions: list[Suggestion], *, router_hosts_known
     devices = {d.address for d in policy.devices}
     matched: set[str] = set()
     for s in suggestions:
-        if s.ip in devices or s.role in NETWORK_ROLES and s.rule in ("controller", "device"):
+        if s.ip in devices or (s.role in NETWORK_ROLES and s.rule in ("controller", "device")):
             continue
         h = _policy_match(policy, s)
         why = "; ".join(s.reasons)
