@@ -65,9 +65,13 @@ def test_demo_discovery_reproduces_the_demo_roles(demo: Path, tmp_path: Path,
     assert {h.name: (h.ip, h.mac) for h in got.hosts} == {h.name: (h.ip, h.mac) for h in want.hosts}
     assert got.profiles["keep-phones"].keep_voip_clients is True
     assert got.version == want.version + 1
-    text = draft.read_text(encoding="utf-8")
-    assert "registered VoIP client 'telefon-empfang' on the box" in text
-    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE registry)" in text
+    text = draft.read_text(encoding="utf-8")   # the demo practice speaks German
+    assert "am Router angemeldetes IP-Telefon „telefon-empfang“, intern 620" in text
+    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE-Register)" in text
+    assert notaus(["--config", str(demo), "--lang", "en", "discover"]) == 0
+    english = capsys.readouterr().out
+    assert "registered VoIP client 'telefon-empfang' on the box, internal number 620" in english
+    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE registry)" in english
     assert "FRITZ!Box 7590" in text and "WLAN 3: Praxis-Gast (on, guest)" in text
     assert "demo-only-password" not in text  # the secret is not copied into the draft
     # journaled, though nothing was changed
