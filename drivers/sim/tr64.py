@@ -44,6 +44,7 @@ from drivers.sim.effects import RouterEffects
 from drivers.sim.http_server import SimHttpServer
 from drivers.sim.tr64_actions import BoxActions
 from drivers.sim.tr64_description import BoxDescription, ServiceDef
+from drivers.sim.tr64_lan import install_lan_handlers
 from drivers.sim.tr64_soap import (
     UNAUTHORIZED_HTML,
     DigestAuth,
@@ -105,6 +106,7 @@ class Tr064Simulator(SimHttpServer):
         self._sids: set[str] = set()
         self.actions = BoxActions(self.state, model=self.description.model_name or "FRITZ!Box 7590",
                                   firmware=self.description.firmware, new_sid=self._new_sid)
+        install_lan_handlers(self.actions)   # read-only LAN/line/IPv6 facts for discovery (tr64_lan)
         self._store: dict[str, dict[str, str]] = {}
         self._faults: dict[tuple[str, str], list[int]] = {}
         self._hang = threading.Event()
