@@ -106,7 +106,7 @@ def test_discovery_without_a_policy_asks_the_router_given(tmp_path: Path, monkey
     assert policy.find_host("kocobox").protected  # type: ignore[union-attr]
 
 
-def test_driver_reads_voip_clients_and_router_facts() -> None:
+def test_driver_reads_voip_clients_and_router_facts(monkeypatch: pytest.MonkeyPatch) -> None:
     sim = Tr064Simulator(user="notaus", password="geheim",
                          phones=[{"name": "Empfang", "internal": "620", "username": "sip620"}]).start()
     drv = FritzBoxDriver("fb", "127.0.0.1", port=sim.port, user="notaus", password="geheim", timeout=3,
@@ -117,9 +117,10 @@ def test_driver_reads_voip_clients_and_router_facts() -> None:
         info = drv.router_info()
         # a firmware without X_AVM-DE_GetClients: counted, then one GetClient3 per index
         has = drv._has
-        drv._has = lambda svc, action: action != "X_AVM-DE_GetClients" and has(svc, action)  # type: ignore[method-assign]
+        monkeypatch.setattr(drv, "_has", lambda service, action: action != "X_AVM-DE_GetClients"
+                            and has(service, action))
         one_by_one = drv.voip_clients()
-        drv._has = has  # type: ignore[method-assign]
+        monkeypatch.setattr(drv, "_has", has)
         sim.state.set_trigger("Manual")
         sim.state.force_termination()
         offline = drv.router_info()
