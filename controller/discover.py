@@ -46,6 +46,7 @@ PROBE_PORTS: dict[int, str] = {9100: "printer", 631: "printer", 5060: "phone"}
 NAME_RULES: list[tuple[str, str, bool]] = [
     (r"konnektor|kocobox|connector", "ti-konnektor", True),
     (r"kiosk|tablet", "kiosk", False),
+    (r"\bswitch|^sw\d*\b|procurve|catalyst|gs\d{3}", "switch", False),
     (r"drucker|printer|\bmfc|laserjet|officejet", "printer", False),
     (r"server|\bnas\b|\bdc\d*\b", "server", True),
     (r"telefon|\bphone\b|\bsip\b|voip", "phone", False),
@@ -196,6 +197,10 @@ def suggest(seen: Seen, ctx: Context) -> Suggestion:
         if words and re.search(pattern, words):
             decide(name_role, f"name '{seen.name}' suggests {name_role}",
                    f"Name „{seen.name}“ deutet auf {name_role}", "name", prot)
+            if name_role == "switch" and rule == "name":
+                why("not a configured device: add it under devices (SNMP or SSH credentials) to learn its ports",
+                    "kein konfiguriertes Gerät: unter devices mit SNMP- oder SSH-Zugang eintragen, dann sind "
+                    "seine Ports bekannt")
             break
     if found and found[1].kind == "phone":
         decide("phone", f"{oui}), a maker of IP phones" + (
