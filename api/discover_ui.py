@@ -91,7 +91,9 @@ def run() -> Response:
     folder.mkdir(parents=True, exist_ok=True)
     doc = result.to_dict()
     doc["findings"] = [f.to_dict() for f in compare(engine.policy, result.hosts)]
-    (folder / "draft.yaml").write_text(render_draft(result, engine.policy), encoding="utf-8")
+    from api.ui import _lang
+
+    (folder / "draft.yaml").write_text(render_draft(result, engine.policy, lang=_lang()), encoding="utf-8")
     (folder / "discovery.json").write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")
     engine.journal.append("discover.run", {"actor": caller.name, "hosts": len(result.hosts),
                                            "probe": result.probed, "findings": len(doc["findings"])})

@@ -58,16 +58,16 @@ def compare(policy: Policy, suggestions: list[Suggestion], *, router_hosts_known
     devices = {d.address for d in policy.devices}
     matched: set[str] = set()
     for s in suggestions:
-        if s.ip in devices or s.role in NETWORK_ROLES and s.rule in ("controller", "device"):
+        if s.ip in devices or (s.role in NETWORK_ROLES and s.rule in ("controller", "device")):
             continue
         h = _policy_match(policy, s)
-        why = "; ".join(s.reasons)
+        why, warum = "; ".join(s.reasons), "; ".join(s.why("de"))
         if h is None:
             if s.role == "controller":
                 continue
             out.append(Finding("unknown", s.name,
                                f"Router kennt {s.name} ({_label(s)}), die Richtlinie nicht; Vorschlag: {s.role} "
-                               f"({why})",
+                               f"({warum})",
                                f"the router knows {s.name} ({_label(s)}) which the policy does not list; suggested "
                                f"role {s.role} ({why})", suggested_role=s.role))
             if s.rule == "voip":
@@ -92,7 +92,7 @@ def compare(policy: Policy, suggestions: list[Suggestion], *, router_hosts_known
             sure = s.rule in CONFIDENT_RULES
             out.append(Finding("role", h.name,
                                f"{h.name}: Richtlinie sagt {h.role}, Erkennung {'sagt' if sure else 'vermutet'} "
-                               f"{s.role} ({why})",
+                               f"{s.role} ({warum})",
                                f"{h.name}: the policy says {h.role}, discovery {'says' if sure else 'guesses'} "
                                f"{s.role} ({why})", suggested_role=s.role, policy_role=h.role))
     if router_hosts_known:
@@ -117,7 +117,7 @@ def _protected_missing(s: Suggestion, h: HostEntry | None) -> Finding:
     where = f"{s.name} ({_label(s)})"
     return Finding("protected_missing", s.name,
                    f"Der Router zeigt einen TI-Konnektor {where}, die Richtlinie schützt ihn nicht "
-                   f"({'; '.join(s.reasons)})",
+                   f"({'; '.join(s.why('de'))})",
                    f"the router shows a TI-Konnektor {where} which the policy does not protect "
                    f"({'; '.join(s.reasons)})", suggested_role="ti-konnektor", policy_role=h.role if h else "")
 

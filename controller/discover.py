@@ -46,6 +46,7 @@ PROBE_PORTS: dict[int, str] = {9100: "printer", 631: "printer", 5060: "phone"}
 NAME_RULES: list[tuple[str, str, bool]] = [
     (r"konnektor|kocobox|connector", "ti-konnektor", True),
     (r"kiosk|tablet", "kiosk", False),
+    (r"\bswitch|^sw\d*\b|procurve|catalyst|gs\d{3}", "switch", False),
     (r"drucker|printer|\bmfc|laserjet|officejet", "printer", False),
     (r"server|\bnas\b|\bdc\d*\b", "server", True),
     (r"telefon|\bphone\b|\bsip\b|voip", "phone", False),
@@ -85,6 +86,10 @@ class Suggestion:
     switch: str = ""
     port: str = ""
     vendor: str = ""
+    reasons_de: list[str] = field(default_factory=list)
+
+    def why(self, lang: str = "en") -> list[str]:
+        return self.reasons_de if lang == "de" and self.reasons_de else self.reasons
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,62 +150,84 @@ def voip_match(host_name: str, clients: Iterable[dict[str, Any]]) -> dict[str, A
 
 
 def suggest(seen: Seen, ctx: Context) -> Suggestion:
-    """The role for one host, with every reason that supports it; the first decisive rule wins."""
+    """The role for one host, with every reason that supports it (English and German); first decisive rule wins."""
     mac = _safe_mac(seen.mac)
     found = vendor_of(mac) if mac else None
     vendor = f"{found[0]} ({found[1].organisation})" if found else ""
+    oui = f"OUI {found[0]} ({found[1].organisation}" if found else ""
     reasons: list[str] = []
+    reasons_de: list[str] = []
     role, protected, rule = "", False, ""
 
-    def decide(r: str, why: str, which: str, prot: bool = False) -> None:
+    def why(en: str, de: str) -> None:
+        reasons.append(en)
+        reasons_de.append(de)
+
+    def decide(r: str, en: str, de: str, which: str, prot: bool = False) -> None:
         nonlocal role, protected, rule
         if not role:
             role, protected, rule = r, prot, which
-        reasons.append(why)
+        why(en, de)
 
     if (ctx.controller_ip and seen.ip == ctx.controller_ip) or (ctx.controller_mac and mac == ctx.controller_mac):
-        decide("controller", "this notaus box (controller.ip/mac)", "controller")
+        decide("controller", "this notaus box (controller.ip/mac)", "diese notaus-Box (controller.ip/mac)",
+               "controller")
     if seen.ip and seen.ip in ctx.devices:
         dev_name, dev_role = ctx.devices[seen.ip]
-        decide(dev_role, f"configured device '{dev_name}' ({dev_role})", "device")
+        decide(dev_role, f"configured device '{dev_name}' ({dev_role})",
+               f"konfiguriertes Gerät „{dev_name}“ ({dev_role})", "device")
     client = voip_match(seen.name, ctx.voip_clients)
     if client is not None:
-        number = f", internal number {client['internal']}" if client.get("internal") else ""
-        decide("phone", f"registered VoIP client '{client.get('name') or client.get('username')}' on the box"
-                        f"{number}", "voip")
+        label = client.get("name") or client.get("username")
+        number = client.get("internal") or ""
+        decide("phone", f"registered VoIP client '{label}' on the box" + (f", internal number {number}" if number
+                                                                          else ""),
+               f"am Router angemeldetes IP-Telefon „{label}“" + (f", intern {number}" if number else ""), "voip")
     if found and found[1].kind == "ti-konnektor":
-        decide("ti-konnektor", f"OUI {found[0]} ({found[1].organisation}, IEEE registry): {found[1].note}",
-               "oui-konnektor", True)
+        decide("ti-konnektor", f"{oui}, IEEE registry): {found[1].note}",
+               f"{oui}, IEEE-Register): {found[1].note}", "oui-konnektor", True)
     if norm_name(seen.name) in ctx.kiosk_names:
-        decide("kiosk", f"enrolled kiosk tablet '{seen.name}' (notaus token kiosk)", "kiosk-token")
+        decide("kiosk", f"enrolled kiosk tablet '{seen.name}' (notaus token kiosk)",
+               f"eingerichtetes Kiosk-Tablet „{seen.name}“ (notaus token kiosk)", "kiosk-token")
     if found and found[1].kind == "avm":
-        decide("router", f"OUI {found[0]} ({found[1].organisation}): a FRITZ! device of the box's network "
-                         "(repeater, powerline)", "oui-avm")
+        decide("router", f"{oui}): a FRITZ! device of the box's network (repeater, powerline)",
+               f"{oui}): ein FRITZ!-Gerät im Netz der Box (Repeater, Powerline)", "oui-avm")
     words = norm_name(seen.name).replace("-", " ")
     for pattern, name_role, prot in NAME_RULES:
         if words and re.search(pattern, words):
-            decide(name_role, f"name '{seen.name}' suggests {name_role}", "name", prot)
+            decide(name_role, f"name '{seen.name}' suggests {name_role}",
+                   f"Name „{seen.name}“ deutet auf {name_role}", "name", prot)
+            if name_role == "switch" and rule == "name":
+                why("not a configured device: add it under devices (SNMP or SSH credentials) to learn its ports",
+                    "kein konfiguriertes Gerät: unter devices mit SNMP- oder SSH-Zugang eintragen, dann sind "
+                    "seine Ports bekannt")
             break
     if found and found[1].kind == "phone":
-        extra = "" if client else "; not matched to a registered VoIP client: name it like the phone on the box"
-        decide("phone", f"OUI {found[0]} ({found[1].organisation}), a maker of IP phones{extra}", "oui-phone")
+        decide("phone", f"{oui}), a maker of IP phones" + (
+                   "" if client else "; not matched to a registered VoIP client: name it like the phone on the box"),
+               f"{oui}), Hersteller von IP-Telefonen" + (
+                   "" if client else "; keinem angemeldeten IP-Telefon zugeordnet: im Router wie das Telefon "
+                                     "benennen"), "oui-phone")
     if found and found[1].kind == "printer":
-        decide("printer", f"OUI {found[0]} ({found[1].organisation}), a maker of printers", "oui-printer")
+        decide("printer", f"{oui}), a maker of printers", f"{oui}), Druckerhersteller", "oui-printer")
     for port in ctx.open_ports.get(seen.ip, []):
         if port in PROBE_PORTS:
-            decide(PROBE_PORTS[port], f"answers on TCP {port} (probe)", "probe")
+            decide(PROBE_PORTS[port], f"answers on TCP {port} (probe)", f"antwortet auf TCP {port} (Probe)", "probe")
     if not role:
         decide("workstation", "no rule matched: treated as a workstation (blocked in keep-phones); check it",
-               "default")
+               "keine Regel trifft zu: als Arbeitsplatz angenommen (in keep-phones gesperrt); prüfen", "default")
     if mac and locally_administered(mac) and not found:
-        reasons.append("random/locally administered MAC: the vendor cannot be told")
+        why("random/locally administered MAC: the vendor cannot be told",
+            "zufällige/lokal vergebene MAC: Hersteller nicht erkennbar")
     if seen.source == "switch":
-        reasons.append(f"seen only in the MAC table of {seen.switch} port {seen.port}, not by the router")
+        why(f"seen only in the MAC table of {seen.switch} port {seen.port}, not by the router",
+            f"nur in der MAC-Tabelle von {seen.switch} Port {seen.port} gesehen, nicht vom Router")
     if protected and role in ("ti-konnektor", "server"):
-        reasons.append("suggested protected: an agent or detection must never isolate it")
+        why("suggested protected: an agent or detection must never isolate it",
+            "als geschützt vorgeschlagen: kein Agent und keine Erkennung darf es isolieren")
     return Suggestion(name=seen.name, ip=seen.ip, mac=mac, role=role, protected=protected, reasons=reasons,
                       rule=rule, interface=seen.interface, active=seen.active, switch=seen.switch, port=seen.port,
-                      vendor=vendor)
+                      vendor=vendor, reasons_de=reasons_de)
 
 
 def _interface(raw: str) -> str:
@@ -576,8 +603,8 @@ def draft_policy(result: Discovery, policy: Policy | None, router: Device | None
     return draft
 
 
-def render_draft(result: Discovery, policy: Policy | None, router: Device | None = None) -> str:
-    """YAML with a header, the router facts, and every host's reasons as comments above it."""
+def render_draft(result: Discovery, policy: Policy | None, router: Device | None = None, lang: str = "de") -> str:
+    """YAML with a header, the router facts, and every host's reasons (German by default) as comments above it."""
     data = draft_policy(result, policy, router)
     r = result.router
     conn = r.get("connection", {})
@@ -608,17 +635,20 @@ def render_draft(result: Discovery, policy: Policy | None, router: Device | None
     out = head + [""]
     for key, value in body.items():
         if key == "profiles":
-            out.append(_hosts_block(data["hosts"], result.hosts))
+            out.append(_hosts_block(data["hosts"], result.hosts, lang))
         out.append(yaml.safe_dump({key: value}, sort_keys=False, allow_unicode=True, width=120).rstrip())
     if "profiles" not in body:
-        out.append(_hosts_block(data["hosts"], result.hosts))
+        out.append(_hosts_block(data["hosts"], result.hosts, lang))
     return "\n".join(out) + "\n"
 
 
-def _hosts_block(entries: list[dict[str, Any]], suggestions: list[Suggestion]) -> str:
+def _hosts_block(entries: list[dict[str, Any]], suggestions: list[Suggestion], lang: str) -> str:
     lines = ["hosts:"] if entries else ["hosts: []"]
+    de = lang == "de"
     for entry, sug in zip(entries, suggestions, strict=True):
-        state = ("active" if sug.active else "inactive") + (f", {sug.interface}" if sug.interface else "")
-        lines.append(f"  # {state}{', ' + sug.vendor if sug.vendor else ''}; why: " + "; ".join(sug.reasons))
+        state = (("aktiv" if de else "active") if sug.active else ("inaktiv" if de else "inactive")) + (
+            f", {sug.interface}" if sug.interface else "")
+        lines.append(f"  # {state}{', ' + sug.vendor if sug.vendor else ''}; {'warum' if de else 'why'}: "
+                     + "; ".join(sug.why(lang)))
         lines.append(f"  - {_flow(entry)}")
     return "\n".join(lines)

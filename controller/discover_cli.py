@@ -90,7 +90,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
     except DriverError as exc:
         print(f"notaus discover: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    text = render_draft(result, policy, router)
+    lang = getattr(args, "lang", None) or (policy.controller.language if policy else "de")
+    text = render_draft(result, policy, router, lang)
     _journal(policy, config, "discover.run", {"hosts": len(result.hosts), "probe": result.probed,
                                                "router": result.router.get("device"),
                                                "warnings": result.warnings, "output": args.output or "-"})

@@ -386,8 +386,10 @@ def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_secon
         drv.options.setdefault("cache_dir", str(state_dir_for(policy, config_file) / "cache" / drv.name))
         try:
             if isinstance(drv, RouterDriver):
-                lines += check_router(device, drv, controller_ip, probe_ip)
-                lines += check_coverage(policy, device, drv)
+                router_lines = check_router(device, drv, controller_ip, probe_ip)
+                lines += router_lines
+                if not any(line.status == ERR for line in router_lines):
+                    lines += check_coverage(policy, device, drv)
             elif isinstance(drv, SwitchDriver):
                 lines += check_switch(device, drv)
         finally:

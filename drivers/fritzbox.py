@@ -435,7 +435,9 @@ class FritzBoxDriver(RouterDriver):
 
         Each is ``{"index", "name", "username", "internal", "client_id", "outgoing"}``. TR-064 does
         not say at which IP or MAC a client registers (``X_AVM-DE_GetClient3`` has no such field),
-        so discovery matches them to the host list by name.
+        so discovery matches them to the host list by name. ``X_AVM-DE_GetClients`` answers a
+        ``<List><Item>`` document with the fields of ``X_AVM-DE_GetClient3`` (the shape the ioBroker
+        tr-064 adapter's call list reads: ``X_AVM-DE_PhoneName``, ``X_AVM-DE_InternalNumber``).
         """
         out: list[dict[str, Any]] = []
         if self._has("X_VoIP1", "X_AVM-DE_GetClients"):

@@ -65,10 +65,15 @@ def test_demo_discovery_reproduces_the_demo_roles(demo: Path, tmp_path: Path,
     assert {h.name: (h.ip, h.mac) for h in got.hosts} == {h.name: (h.ip, h.mac) for h in want.hosts}
     assert got.profiles["keep-phones"].keep_voip_clients is True
     assert got.version == want.version + 1
-    text = draft.read_text(encoding="utf-8")
-    assert "registered VoIP client 'telefon-empfang' on the box" in text
-    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE registry)" in text
+    text = draft.read_text(encoding="utf-8")   # the demo practice speaks German
+    assert "am Router angemeldetes IP-Telefon „telefon-empfang“, intern 620" in text
+    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE-Register)" in text
+    assert notaus(["--config", str(demo), "--lang", "en", "discover"]) == 0
+    english = capsys.readouterr().out
+    assert "registered VoIP client 'telefon-empfang' on the box, internal number 620" in english
+    assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE registry)" in english
     assert "FRITZ!Box 7590" in text and "WLAN 3: Praxis-Gast (on, guest)" in text
+    assert "connection: WANPPPConnection1 DSL PPPoE (up), IPv6: active 2001:db8:1234:5600::/56" in text
     assert "demo-only-password" not in text  # the secret is not copied into the draft
     # journaled, though nothing was changed
     assert notaus(["--config", str(demo), "journal", "show", "--kind", "discover.run", "--json"]) == 0
@@ -101,7 +106,7 @@ def test_discovery_without_a_policy_asks_the_router_given(tmp_path: Path, monkey
     assert policy.find_host("kocobox").protected  # type: ignore[union-attr]
 
 
-def test_driver_reads_voip_clients_and_router_facts() -> None:
+def test_driver_reads_voip_clients_and_router_facts(monkeypatch: pytest.MonkeyPatch) -> None:
     sim = Tr064Simulator(user="notaus", password="geheim",
                          phones=[{"name": "Empfang", "internal": "620", "username": "sip620"}]).start()
     drv = FritzBoxDriver("fb", "127.0.0.1", port=sim.port, user="notaus", password="geheim", timeout=3,
@@ -110,13 +115,28 @@ def test_driver_reads_voip_clients_and_router_facts() -> None:
         drv.open()
         clients = drv.voip_clients()
         info = drv.router_info()
+        # a firmware without X_AVM-DE_GetClients: counted, then one GetClient3 per index
+        has = drv._has
+        monkeypatch.setattr(drv, "_has", lambda service, action: action != "X_AVM-DE_GetClients"
+                            and has(service, action))
+        one_by_one = drv.voip_clients()
+        monkeypatch.setattr(drv, "_has", has)
+        sim.state.set_trigger("Manual")
+        sim.state.force_termination()
+        offline = drv.router_info()
     finally:
         drv.close()
         sim.stop()
+    assert one_by_one == clients and sim.calls["X_VoIP1.X_AVM-DE_GetClient3"] == 1
+    assert offline["ipv6"]["active"] is False and offline["connection"]["status"] == "down"
     assert clients == [{"index": 0, "name": "Empfang", "username": "sip620", "internal": "620", "client_id": "",
                         "outgoing": ""}]
     assert info["model"] == "FRITZ!Box 7590" and info["connection"]["service"] == "WANPPPConnection1"
-    assert info["ipv6"]["available"] is True and "lan" in info
+    assert info["connection"]["access_type"] == "DSL"
+    assert info["ipv6"] == {"available": True, "prefix": "2001:db8:1234:5600::/56",
+                            "address": "2001:db8:1234:56ff::1", "active": True}
+    assert info["lan"] == {"routers": "192.168.178.1", "subnet_mask": "255.255.255.0",
+                           "dhcp_range": ["192.168.178.20", "192.168.178.200"]}
 
 
 def test_policy_diff_against_discovery(demo: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -94,7 +94,9 @@ def test_avm_oui_is_part_of_the_box_network() -> None:
                                                           ("praxisserver", "server", True),
                                                           ("NAS", "server", True),
                                                           ("telefon-labor", "phone", False),
-                                                          ("kiosk-wartezimmer", "kiosk", False)])
+                                                          ("kiosk-wartezimmer", "kiosk", False),
+                                                          ("sw-keller", "switch", False),
+                                                          ("ProCurve-2530", "switch", False)])
 def test_name_rules(name: str, role: str, protected: bool) -> None:
     got_role, got_protected, rule, why = one(ip="192.168.178.60", mac="aa:bb:cc:dd:ee:60", name=name)
     assert (got_role, got_protected, rule) == (role, protected, "name") and f"name '{name}'" in why

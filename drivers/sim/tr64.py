@@ -53,6 +53,7 @@ from drivers.sim.effects import RouterEffects
 from drivers.sim.http_server import SimHttpServer
 from drivers.sim.tr64_actions import BoxActions
 from drivers.sim.tr64_description import BoxDescription, ServiceDef
+from drivers.sim.tr64_lan import install_lan_handlers
 from drivers.sim.tr64_soap import (
     UNAUTHORIZED_HTML,
     DigestAuth,
@@ -118,6 +119,7 @@ class Tr064Simulator(SimHttpServer):
         self.actions.termination_fault = termination_fault
         self.actions.wan_right = wan_right
         self.second_factor: set[tuple[str, str]] = set(second_factor or ())
+        install_lan_handlers(self.actions)   # read-only LAN/line/IPv6 facts for discovery (tr64_lan)
         self._store: dict[str, dict[str, str]] = {}
         self._faults: dict[tuple[str, str], list[int]] = {}
         self._hang = threading.Event()
