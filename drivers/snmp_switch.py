@@ -266,6 +266,9 @@ class SnmpSwitchDriver(SwitchDriver):
 
     def check(self) -> dict[str, Any]:
         self._load_ports()
+        if not self.if_index:
+            raise DriverError(f"{self.name}: SNMP login works, but 0 ports read (ifName/ifDescr empty); does the "
+                              "community/user see the IF-MIB (SNMP view)?", device=self.name)
         return {"ports": len(self.if_index), "bridge_ports": len(self.base_port), "snmp": self.version}
 
     def _load_ports(self) -> None:

@@ -1,9 +1,10 @@
-# ruff: noqa: F811 - pytest fixtures imported from tests/test_engine_switch.py are parameters here
 """Release that really releases, guards that fail closed, bounded time - engine + real netmiko + fake IOS CLI.
 
 The fake switch keeps its own port state; every assertion compares with that independent state, never
 with what notaus believes.
 """
+
+# ruff: noqa: F811 - pytest fixtures imported from tests/test_engine_switch.py are parameters here
 
 from __future__ import annotations
 
