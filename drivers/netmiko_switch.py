@@ -197,6 +197,12 @@ class NetmikoSwitchDriver(SwitchDriver):
                              "user name and password (or key) in the policy", device=self.name,
                              detail=str(exc)) from None
         except (NetmikoTimeoutException, ReadTimeout, TimeoutError) as exc:
+            self._raise_if_incompatible(exc, params["port"])   # netmiko wraps paramiko's IncompatiblePeer
+            if "SSHException occurred" in str(exc):
+                reason = " ".join(str(exc).split("\n\n")[1:]).strip() or str(exc).strip()
+                raise Unreachable(f"{self.name}: SSH login to {self.address}:{params['port']} failed ({reason}); "
+                                  "check address, port and that SSH is enabled", device=self.name,
+                                  detail=str(exc)) from None
             raise Unreachable(f"{self.name}: no SSH answer from {self.address}:{params['port']} within "
                               f"{self.timeout:g} s; check cable, address and that SSH is enabled",
                               device=self.name, detail=str(exc)) from None
@@ -222,7 +228,8 @@ class NetmikoSwitchDriver(SwitchDriver):
                 f"'ssh-rsa' host keys; set options.legacy_ssh: true for {self.name} in the policy"
                 if not self.legacy_ssh else
                 "even with legacy_ssh the switch and notaus share no algorithm; check the switch's SSH settings")
-        raise NotSupported(f"{self.name}: SSH to {self.address}:{port}: no common {what} algorithm ({text}); "
+        raise NotSupported(f"{self.name}: SSH to {self.address}:{port}: no common {what} algorithm "
+                           f"({m.group(0)}); "
                            f"{hint}", device=self.name, detail=text) from None
 
     def _drop(self) -> None:
