@@ -58,51 +58,52 @@ def workers() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith("switch-"))
 
 
+def bench_profile(profile: str, dialect: str, port: str, timeout: float) -> int:
+    """Print one profile's rows; return how many verdicts were over the bound or not a timeout."""
+    bound = timeout + 1.0
+    proc, tcp = start_switch(dialect)
+    try:
+        def make() -> NetmikoSwitchDriver:
+            return NetmikoSwitchDriver("frozen", "127.0.0.1", port=tcp, user="admin", password="secret",
+                                       timeout=timeout, options={"device_type": profile})
+        warm = make()
+        warm.open()
+        calls: dict[str, Callable[[], Any]] = {
+            "ports": warm.ports, "port_down": lambda: warm.port_down(port), "mac_table": warm.mac_table}
+        base = {name: timed(fn)[0] for name, fn in calls.items()}
+        warm.port_up(port)
+        live_fresh = make()
+        base["open"] = timed(live_fresh.open)[0]
+        live_fresh.close()
+        os.kill(proc.pid, signal.SIGSTOP)
+        rows = [(f"warm  {name}", base[name], *timed(fn)) for name, fn in calls.items()]
+        rows.append(("fresh open", base["open"], *timed(make().open)))
+        time.sleep(1.5)   # the abandoned workers' own netmiko timeout (timeout + 1 s) ends meanwhile
+        leftover = workers()
+        over = 0
+        for label, live, took, verdict in rows:
+            ok = took <= bound and verdict.startswith("timeout")
+            over += not ok
+            print(f"{profile:11} {label:15} frozen {took:5.2f} s  (live baseline {live * 1000:6.1f} ms, "
+                  f"timeout {timeout:g} s, bound {bound:g} s) {'OK' if ok else 'OVER BOUND'}")
+        print(f"{profile:11} verdict texts: {rows[0][3][:140]}")
+        print(f"{profile:11}                {rows[1][3][:140]}")
+        print(f"{profile:11} driver session after the verdicts: {'none' if warm._conn is None else 'OPEN'}; "
+              f"worker threads still running 1.5 s later: {leftover}")
+        return over
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.terminate()
+        proc.wait(5)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     ap.add_argument("--timeout", type=float, default=3.0)
     args = ap.parse_args()
     # paramiko's transport threads log the socket we closed under them (expected after a verdict)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
-    bound = args.timeout + 1.0
-    over = 0
-    for profile, (dialect, port) in PROFILES.items():
-        proc, tcp = start_switch(dialect)
-        try:
-            def make() -> NetmikoSwitchDriver:
-                return NetmikoSwitchDriver("frozen", "127.0.0.1", port=tcp, user="admin", password="secret",
-                                           timeout=args.timeout, options={"device_type": profile})
-            warm = make()
-            warm.open()
-            calls: dict[str, Callable[[NetmikoSwitchDriver], Any]] = {
-                "ports": lambda d: d.ports(), "port_down": lambda d: d.port_down(port),
-                "mac_table": lambda d: d.mac_table()}
-            base = {name: timed(lambda fn=fn: fn(warm))[0] for name, fn in calls.items()}   # type: ignore[misc]
-            warm.port_up(port)
-            live_fresh = make()
-            base["open"] = timed(live_fresh.open)[0]
-            live_fresh.close()
-            os.kill(proc.pid, signal.SIGSTOP)
-            rows = []
-            for name, fn in calls.items():
-                rows.append((f"warm  {name}", base[name], *timed(lambda fn=fn: fn(warm))))  # type: ignore[misc]
-            fresh = make()
-            rows.append(("fresh open", base["open"], *timed(fresh.open)))
-            time.sleep(1.5)   # the abandoned workers' own netmiko timeout (timeout + 1 s) ends meanwhile
-            leftover = workers()
-            for label, live, took, verdict in rows:
-                ok = took <= bound and verdict.startswith("timeout")
-                over += not ok
-                print(f"{profile:11} {label:15} frozen {took:5.2f} s  (live baseline {live * 1000:6.1f} ms, "
-                      f"timeout {args.timeout:g} s, bound {bound:g} s) {'OK' if ok else 'OVER BOUND'}")
-            print(f"{profile:11} verdict texts: {rows[0][3][:140]}")
-            print(f"{profile:11}                {rows[1][3][:140]}")
-            print(f"{profile:11} driver session after the verdicts: {'none' if warm._conn is None else 'OPEN'}; "
-                  f"worker threads still running {1.5:g} s later: {leftover}")
-        finally:
-            os.kill(proc.pid, signal.SIGCONT)
-            proc.terminate()
-            proc.wait(5)
+    over = sum(bench_profile(profile, dialect, port, args.timeout) for profile, (dialect, port) in PROFILES.items())
     return 1 if over else 0
 
 
