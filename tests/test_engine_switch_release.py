@@ -148,3 +148,12 @@ def test_frozen_switch_isolate_says_nothing_was_searched(engine: Engine, switch:
 
 def test_release_of_unknown_host_is_refused(engine: Engine, tmp_path: Path) -> None:
     assert engine.release("nobody", actor="t").outcome == "refused"
+
+
+@pytest.mark.timeout(60)
+def test_status_with_a_frozen_switch_says_the_truth_once(engine: Engine, switch: FakeSwitchServer) -> None:
+    engine.status()                       # warm session
+    switch.hang = True
+    sw = next(d for d in engine.status()["devices"] if d["name"] == "sw1")
+    assert sw["reachable"] is False
+    assert sw["error"].startswith("sw1: no answer from 127.0.0.1 within 3 s (gave up after")
