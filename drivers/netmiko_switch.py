@@ -443,7 +443,7 @@ class NetmikoSwitchDriver(SwitchDriver):
                 try:
                     out = str(conn.send_config_set(commands, read_timeout=self._inner_timeout, cmd_verify=True))
                 except ValueError as exc:
-                    if "configuration mode" not in str(exc):
+                    if "exit configuration mode" not in str(exc):
                         raise
                     # the commands went out; only leaving config mode failed (slow prompt, banner):
                     # drop the session and let the engine's read-back tell whether the change holds
