@@ -1,7 +1,8 @@
 """Benchmark: how long a frozen switch takes to get a verdict, beside the driver's timeout.
 
 A frozen switch keeps TCP open and answers nothing (here: the fake IOS/ProCurve CLI in its own process,
-stopped with SIGSTOP). Each call is measured against the live switch first (baseline, same run), then
+stopped with SIGSTOP; and a real snmpd, stopped the same way, for the SNMP driver). Each call is measured
+against the live switch first (baseline, same run), then
 against the frozen one: with a warm session (the switch froze mid-session) and with a fresh login. The
 bound is ``timeout + 1 s`` (issue 13); the figure printed beside it is the real wall time, and the
 verdict's own message. After each verdict we also report whether the abandoned worker reconnected.
@@ -97,6 +98,40 @@ def bench_profile(profile: str, dialect: str, port: str, timeout: float) -> int:
         proc.wait(5)
 
 
+def bench_snmp(timeout: float) -> int:
+    """The SNMP driver against a real snmpd (root), frozen with SIGSTOP."""
+    from drivers.snmp_switch import SnmpSwitchDriver
+    from tests.lab.switch_servers import RW_COMMUNITY, LoopbackSnmpd, snmpd_unavailable_reason
+
+    reason = snmpd_unavailable_reason()
+    if reason:
+        print(f"snmp        skipped: {reason}")
+        return 0
+    server = LoopbackSnmpd({1: {"name": "ws1", "ifindex": 11, "macs": ["aa:bb:cc:00:00:01"]},
+                            2: {"name": "ws2", "ifindex": 12}})
+    driver = SnmpSwitchDriver("frozen", "127.0.0.1", port=server.port, timeout=timeout,
+                              options={"snmp": {"version": "2c", "community": RW_COMMUNITY}})
+    try:
+        driver.open()
+        calls: dict[str, Callable[[], Any]] = {"ports": driver.ports, "port_down": lambda: driver.port_down("ws1"),
+                                               "mac_table": driver.mac_table}
+        base = {name: timed(fn)[0] for name, fn in calls.items()}
+        driver.port_up("ws1")
+        os.kill(server.proc.pid, signal.SIGSTOP)
+        over = 0
+        for name, fn in calls.items():
+            took, verdict = timed(fn)
+            ok = took <= timeout + 1.0 and verdict.startswith("timeout")
+            over += not ok
+            print(f"{'snmp':11} {name:15} frozen {took:5.2f} s  (live baseline {base[name] * 1000:6.1f} ms, "
+                  f"timeout {timeout:g} s, bound {timeout + 1:g} s) {'OK' if ok else 'OVER BOUND'}")
+        return over
+    finally:
+        os.kill(server.proc.pid, signal.SIGCONT)
+        driver.close()
+        server.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     ap.add_argument("--timeout", type=float, default=3.0)
@@ -104,6 +139,7 @@ def main() -> int:
     # paramiko's transport threads log the socket we closed under them (expected after a verdict)
     logging.getLogger("paramiko").setLevel(logging.CRITICAL)
     over = sum(bench_profile(profile, dialect, port, args.timeout) for profile, (dialect, port) in PROFILES.items())
+    over += bench_snmp(args.timeout)
     return 1 if over else 0
 
 

@@ -43,9 +43,12 @@ from drivers.base import (
     NotSupported,
     PortState,
     SwitchDriver,
+    TimedOut,
     Unreachable,
 )
 from drivers.switch_parsers import ParseError
+
+__all__ = ["LEGACY_HOST_KEYS", "LEGACY_KEX", "NetmikoSwitchDriver", "TimedOut", "normalize_mac"]
 from drivers.switch_profiles import SwitchProfile, parse_macs, parse_ports, profile_for
 
 log = logging.getLogger(__name__)
@@ -59,12 +62,6 @@ LEGACY_KEX = ("diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1
 LEGACY_HOST_KEYS = ("ssh-rsa",)
 _MAC_LIKE = re.compile(r"\b(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}|[0-9a-fA-F]{6}-[0-9a-fA-F]{6}|"
                        r"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})\b")
-
-
-class TimedOut(Unreachable):
-    """The switch did not answer within the driver's ``timeout`` (a hang, not a refused connection)."""
-
-    kind = "timeout"
 
 
 class _Call:

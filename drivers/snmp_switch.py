@@ -50,6 +50,7 @@ from drivers.base import (
     NotSupported,
     PortState,
     SwitchDriver,
+    TimedOut,
     Unreachable,
 )
 
@@ -153,7 +154,7 @@ class SnmpSwitchDriver(SwitchDriver):
 
     def _unreachable(self, what: str) -> Unreachable:
         hint = "community" if self.version != "3" else "SNMPv3 user and keys"
-        return Unreachable(f"{self.name}: {what} from the SNMP agent at {self.address}:{self.port or 161} "
+        return TimedOut(f"{self.name}: {what} from the SNMP agent at {self.address}:{self.port or 161} "
                            f"within {self.timeout:g} s; check address, that SNMP is enabled and the {hint}",
                            device=self.name)
 

@@ -13,13 +13,15 @@ tests are the model): the same assertions run over all of them.
   abandoned call sends nothing more and does not reconnect;
 * read-back semantics against the simulators (real netmiko + fake IOS/ProCurve CLI): a change reads back.
 
-The SNMP driver's behaviour against a real snmpd is in ``tests/test_switch_snmp.py``; here it takes part
-in the signature checks.
+The SNMP driver runs against a real snmpd (read-back, a frozen agent); its full behaviour is in
+``tests/test_switch_snmp.py``.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -29,8 +31,8 @@ from typing import Any
 import pytest
 
 from drivers import netmiko_switch
-from drivers.base import DriverError, NotFound, SwitchDriver
-from drivers.netmiko_switch import NetmikoSwitchDriver, TimedOut
+from drivers.base import DriverError, NotFound, SwitchDriver, TimedOut
+from drivers.netmiko_switch import NetmikoSwitchDriver
 from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
 from drivers.snmp_switch import SnmpSwitchDriver
 from drivers.switch_profiles import PROFILES
@@ -359,3 +361,45 @@ def test_changes_read_back_with_descriptions_holding_status_words(
     assert backend.ports[pc].vlan == 999 and driver.port_vlan(pc) == 999
     driver.set_port_vlan(pc, 20)
     assert driver.port_vlan(pc) == 20
+
+
+# ------------------------------------------------------------------ the SNMP driver against a real snmpd
+@pytest.fixture
+def snmp_switch() -> Iterator[tuple[SnmpSwitchDriver, Any]]:
+    from tests.lab.switch_servers import RW_COMMUNITY, LoopbackSnmpd, snmpd_unavailable_reason
+
+    reason = snmpd_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = LoopbackSnmpd({1: {"name": "ws1", "ifindex": 11, "pvid": 20, "macs": ["aa:bb:cc:00:00:01"]},
+                            2: {"name": "ws2", "ifindex": 12, "macs": ["aa:bb:cc:00:00:02"]}})
+    driver = SnmpSwitchDriver("sw", "127.0.0.1", port=server.port, timeout=2,
+                              options={"snmp": {"version": "2c", "community": RW_COMMUNITY}})
+    driver.open()
+    yield driver, server
+    driver.close()
+    try:
+        os.kill(server.proc.pid, signal.SIGCONT)
+    finally:
+        server.close()
+
+
+def test_snmp_changes_read_back(snmp_switch: tuple[SnmpSwitchDriver, Any]) -> None:
+    driver, server = snmp_switch
+    assert driver.port_vlan("ws1") == 20
+    driver.port_down("ws1")
+    states = {p.name: p for p in driver.ports(include_macs=False)}
+    assert states["ws1"].admin_up is False and states["ws2"].admin_up is True
+    assert server.read_state()["ports"]["1"]["admin"] == 2          # the agent's own state: down
+    driver.port_up("ws1")
+    driver.set_port_vlan("ws1", 999)
+    assert driver.port_vlan("ws1") == 999
+
+
+@pytest.mark.timeout(60)
+def test_snmp_frozen_agent_is_a_timeout_not_retried(snmp_switch: tuple[SnmpSwitchDriver, Any]) -> None:
+    driver, server = snmp_switch
+    os.kill(server.proc.pid, signal.SIGSTOP)
+    with pytest.raises(TimedOut, match=f"within {driver.timeout:g} s") as err:
+        driver.port_down("ws1")
+    assert err.value.kind == "timeout"
