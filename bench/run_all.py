@@ -17,6 +17,7 @@ BENCHES = [
     ("FRITZ!Box driver: cut WAN -> verified down", ["bench_fritzbox.py"]),
     ("Panic path: engine and network lab", ["bench_panic.py", "--runs", "20", "--lab-runs", "10"]),
     ("Switch isolation: SSH and SNMP", ["bench_switch.py", "--runs", "20"]),
+    ("Frozen switch: verdict time beside the timeout", ["bench_switch_frozen.py", "--timeout", "3"]),
     ("Detection: offline, live capture, memory", ["bench_detection.py"]),
     ("API: panic via HTTP, status under 50 clients", ["bench_api.py"]),
     ("PDF incident report: ReportLab beside Chromium", ["bench_report_pdf.py"]),

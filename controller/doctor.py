@@ -216,7 +216,18 @@ def check_switch(device: Any, drv: SwitchDriver) -> list[Line]:
         drv.check()
         ports = drv.ports()
     except DriverError as exc:
-        lines.append(_driver_failure(n, "Switch", device, exc))
+        if "0 ports read" in str(exc):
+            ports = []
+        else:
+            lines.append(_driver_failure(n, "Switch", device, exc))
+            return lines
+    if not ports:   # login worked but nothing was understood: notaus could not find or guard any port
+        lines.append(Line(f"{n}.ports", ERR, f"{n}: Anmeldung funktioniert, aber 0 Ports gelesen",
+                          f"{n}: login works, but 0 ports read",
+                          f"Passt device_type ({device.device_type}) zu diesem Switch? Ohne gelesene Ports kann "
+                          "notaus keinen Port finden, prüfen oder abschalten.",
+                          f"Is device_type ({device.device_type}) right for this switch? Without ports read notaus "
+                          "can neither find, guard nor shut a port."))
         return lines
     lines.append(Line(f"{n}.login", OK, f"{n}: Anmeldung funktioniert, {len(ports)} Ports gelesen",
                       f"{n}: login works, {len(ports)} ports read"))

@@ -326,7 +326,8 @@ class Engine:
             return [call() for call in calls]
 
         futures = {dev: self._executor.submit(run_device, calls) for dev, calls in jobs.items() if calls}
-        deadline = time.monotonic() + self.settings.parallel_timeout
+        started = time.monotonic()
+        deadline = started + self.settings.parallel_timeout
         results: list[DeviceResult] = []
         for dev, fut in futures.items():
             try:
@@ -336,7 +337,8 @@ class Engine:
                     res = DeviceResult(dev, st.action, "failed", target=st.target, host=st.host,
                                        error_kind="timeout",
                                        message=f"{dev}: no answer within {self.settings.parallel_timeout:.0f} s "
-                                               "– the device is hanging or unreachable")
+                                               "– the device is hanging or unreachable",
+                                       seconds=round(time.monotonic() - started, 4))   # real, not 0
                     self.journal.append("device.result", {"operation": operation, **asdict(res)})
                     results.append(res)
         return results

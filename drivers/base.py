@@ -35,6 +35,12 @@ class Unreachable(DriverError):
     kind = "unreachable"
 
 
+class TimedOut(Unreachable):
+    """The device did not answer within the driver's ``timeout`` (a hang: not retried, nothing runs on)."""
+
+    kind = "timeout"
+
+
 class AuthFailed(DriverError):
     """Wrong user name or password (HTTP 401, SSH auth, SNMP auth)."""
 

@@ -43,9 +43,12 @@ from drivers.base import (
     NotSupported,
     PortState,
     SwitchDriver,
+    TimedOut,
     Unreachable,
 )
 from drivers.switch_parsers import ParseError
+
+__all__ = ["LEGACY_HOST_KEYS", "LEGACY_KEX", "NetmikoSwitchDriver", "TimedOut", "normalize_mac"]
 from drivers.switch_profiles import SwitchProfile, parse_macs, parse_ports, profile_for
 
 log = logging.getLogger(__name__)
@@ -59,12 +62,6 @@ LEGACY_KEX = ("diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1
 LEGACY_HOST_KEYS = ("ssh-rsa",)
 _MAC_LIKE = re.compile(r"\b(?:[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}|[0-9a-fA-F]{6}-[0-9a-fA-F]{6}|"
                        r"[0-9a-fA-F]{2}(?:[:-][0-9a-fA-F]{2}){5})\b")
-
-
-class TimedOut(Unreachable):
-    """The switch did not answer within the driver's ``timeout`` (a hang, not a refused connection)."""
-
-    kind = "timeout"
 
 
 class _Call:
@@ -111,6 +108,11 @@ class NetmikoSwitchDriver(SwitchDriver):
         self._known_ports: set[str] = set()
         self.legacy_ssh: bool = bool(self._opt("legacy_ssh"))
 
+    @property
+    def _inner_timeout(self) -> float:
+        """netmiko's own per-step timeouts: a little longer than ours, so a hang is judged in one place."""
+        return self.timeout + 1.0
+
     # ------------------------------------------------------------------------------- options
     def _opt(self, key: str, default: Any = None) -> Any:
         """A policy field, looked up in ``options`` and then in the free-form ``options.options``."""
@@ -156,11 +158,11 @@ class NetmikoSwitchDriver(SwitchDriver):
             "username": self.user,
             "password": self.password,
             "secret": self._opt("secret", self.password),
-            "conn_timeout": self.timeout,
-            "auth_timeout": self.timeout,
-            "banner_timeout": self.timeout,
-            "blocking_timeout": self.timeout,
-            "read_timeout_override": self.timeout,
+            "conn_timeout": self._inner_timeout,
+            "auth_timeout": self._inner_timeout,
+            "banner_timeout": self._inner_timeout,
+            "blocking_timeout": self._inner_timeout,
+            "read_timeout_override": self._inner_timeout,
             "allow_agent": False,
             "use_keys": False,
             "ssh_config_file": None,
@@ -192,6 +194,12 @@ class NetmikoSwitchDriver(SwitchDriver):
                              "user name and password (or key) in the policy", device=self.name,
                              detail=str(exc)) from None
         except (NetmikoTimeoutException, ReadTimeout, TimeoutError) as exc:
+            self._raise_if_incompatible(exc, params["port"])   # netmiko wraps paramiko's IncompatiblePeer
+            if "SSHException occurred" in str(exc):
+                reason = " ".join(str(exc).split("\n\n")[1:]).strip() or str(exc).strip()
+                raise Unreachable(f"{self.name}: SSH login to {self.address}:{params['port']} failed ({reason}); "
+                                  "check address, port and that SSH is enabled", device=self.name,
+                                  detail=str(exc)) from None
             raise Unreachable(f"{self.name}: no SSH answer from {self.address}:{params['port']} within "
                               f"{self.timeout:g} s; check cable, address and that SSH is enabled",
                               device=self.name, detail=str(exc)) from None
@@ -217,7 +225,8 @@ class NetmikoSwitchDriver(SwitchDriver):
                 f"'ssh-rsa' host keys; set options.legacy_ssh: true for {self.name} in the policy"
                 if not self.legacy_ssh else
                 "even with legacy_ssh the switch and notaus share no algorithm; check the switch's SSH settings")
-        raise NotSupported(f"{self.name}: SSH to {self.address}:{port}: no common {what} algorithm ({text}); "
+        raise NotSupported(f"{self.name}: SSH to {self.address}:{port}: no common {what} algorithm "
+                           f"({m.group(0)}); "
                            f"{hint}", device=self.name, detail=text) from None
 
     def _drop(self) -> None:
@@ -303,7 +312,7 @@ class NetmikoSwitchDriver(SwitchDriver):
 
     # ---------------------------------------------------------------------------------- reads
     def _show(self, conn: Any, command: str) -> str:
-        out = conn.send_command(command, read_timeout=self.timeout, strip_prompt=True, strip_command=True)
+        out = conn.send_command(command, read_timeout=self._inner_timeout, strip_prompt=True, strip_command=True)
         text = str(out)
         self._raise_on_error(command, text, port="")
         return text
@@ -316,28 +325,33 @@ class NetmikoSwitchDriver(SwitchDriver):
                               "switch?", device=self.name, detail=text[:2000]) from None
 
     def ports(self, include_macs: bool = True) -> list[PortState]:
-        """Every port; fails (never an empty list) when the switch's answer yields no port at all."""
-        def read(conn: Any) -> list[PortState]:
-            rows: dict[str, dict[str, Any]] = {}
-            for i, reader in enumerate(self.profile.port_readers):
-                for row in self._parse_ports(reader, self._show(conn, reader.command)):
-                    if i == 0:
-                        rows.setdefault(row["port"], {}).update(row)
-                    elif row["port"] in rows:
-                        rows[row["port"]].update({k: v for k, v in row.items() if v is not None})
-            if not rows:
-                raise DriverError(f"{self.name}: 0 ports read from {self.profile.port_readers[0].command!r}; the "
-                                  f"device_type {self.profile.device_type!r} probably does not match this switch "
-                                  "(or the user may not see the ports)", device=self.name)
-            macs: dict[str, list[str]] = {}
-            if include_macs:
-                for entry in self._macs(conn):
-                    macs.setdefault(entry.port, []).append(entry.mac)
-            return [PortState(name=name, admin_up=bool(r.get("admin_up")), oper_up=bool(r.get("oper_up")),
-                              vlan=r.get("vlan"), macs=sorted(macs.get(name, [])))
-                    for name, r in rows.items()]
+        """Every port; fails (never an empty list) when the switch's answer yields no port at all.
 
-        result = self._run(read, change=False, what="reading the ports")
+        Only the device I/O runs inside the bounded call; parsing (ntc-templates loads its index on
+        first use) happens afterwards and never eats into the switch's ``timeout``.
+        """
+        commands = [r.command for r in self.profile.port_readers]
+        if include_macs:
+            commands.append(self.profile.mac_reader.command)
+        texts = self._run(lambda conn: [self._show(conn, c) for c in commands], change=False,
+                          what="reading the ports")
+        rows: dict[str, dict[str, Any]] = {}
+        for i, reader in enumerate(self.profile.port_readers):
+            for row in self._parse_ports(reader, texts[i]):
+                if i == 0:
+                    rows.setdefault(row["port"], {}).update(row)
+                elif row["port"] in rows:
+                    rows[row["port"]].update({k: v for k, v in row.items() if v is not None})
+        if not rows:
+            raise DriverError(f"{self.name}: 0 ports read from {commands[0]!r}; the device_type "
+                              f"{self.profile.device_type!r} probably does not match this switch (or the user "
+                              "may not see the ports)", device=self.name)
+        macs: dict[str, list[str]] = {}
+        if include_macs:
+            for entry in self._parse_macs(texts[-1]):
+                macs.setdefault(entry.port, []).append(entry.mac)
+        result = [PortState(name=name, admin_up=bool(r.get("admin_up")), oper_up=bool(r.get("oper_up")),
+                            vlan=r.get("vlan"), macs=sorted(macs.get(name, []))) for name, r in rows.items()]
         self._known_ports = {p.name for p in result}
         return result
 
@@ -358,18 +372,14 @@ class NetmikoSwitchDriver(SwitchDriver):
             return next((p.vlan for p in self.ports(include_macs=False) if p.name == port), None)
         self._require_port(port)
         command = reader.command.format(port=port)
+        text = self._run(lambda conn: self._show(conn, command), change=False, what=f"running {command!r}")
+        rows = self._parse_ports(reader, text)
+        hit = [r for r in rows if r["port"] == port]
+        if not hit and "{port}" in reader.command and len(rows) == 1:
+            hit = rows
+        return hit[0].get("vlan") if hit else None
 
-        def read(conn: Any) -> int | None:
-            rows = self._parse_ports(reader, self._show(conn, command))
-            hit = [r for r in rows if r["port"] == port]
-            if not hit and "{port}" in reader.command and len(rows) == 1:
-                hit = rows
-            return hit[0].get("vlan") if hit else None
-
-        return self._run(read, change=False, what=f"running {command!r}")
-
-    def _macs(self, conn: Any) -> list[MacEntry]:
-        text = self._show(conn, self.profile.mac_reader.command)
+    def _parse_macs(self, text: str) -> list[MacEntry]:
         try:
             rows = parse_macs(self.profile.mac_reader, text)
         except ParseError as exc:
@@ -389,7 +399,9 @@ class NetmikoSwitchDriver(SwitchDriver):
         return entries
 
     def mac_table(self) -> list[MacEntry]:
-        return self._run(self._macs, change=False, what="reading the MAC address table")
+        command = self.profile.mac_reader.command
+        text = self._run(lambda conn: self._show(conn, command), change=False, what="reading the MAC address table")
+        return self._parse_macs(text)
 
     # -------------------------------------------------------------------------------- changes
     def port_down(self, port: str) -> None:
@@ -411,9 +423,9 @@ class NetmikoSwitchDriver(SwitchDriver):
         command = self.profile.save_command
 
         def run(conn: Any) -> str:
-            out = str(conn.send_command_timing(command, read_timeout=self.timeout, last_read=0.5))
+            out = str(conn.send_command_timing(command, read_timeout=self._inner_timeout, last_read=0.5))
             if self.profile.save_confirm and re.search(self.profile.save_confirm[0], out):
-                out += str(conn.send_command_timing(self.profile.save_confirm[1], read_timeout=self.timeout))
+                out += str(conn.send_command_timing(self.profile.save_confirm[1], read_timeout=self._inner_timeout))
             self._raise_on_error(command, out, port="")
             return out
 
@@ -426,9 +438,9 @@ class NetmikoSwitchDriver(SwitchDriver):
         def run(conn: Any) -> None:
             if self.profile.config_mode:
                 try:
-                    out = str(conn.send_config_set(commands, read_timeout=self.timeout, cmd_verify=True))
+                    out = str(conn.send_config_set(commands, read_timeout=self._inner_timeout, cmd_verify=True))
                 except ValueError as exc:
-                    if "configuration mode" not in str(exc):
+                    if "exit configuration mode" not in str(exc):
                         raise
                     # the commands went out; only leaving config mode failed (slow prompt, banner):
                     # drop the session and let the engine's read-back tell whether the change holds
@@ -438,7 +450,7 @@ class NetmikoSwitchDriver(SwitchDriver):
                 self._raise_on_error("; ".join(commands), out, port=port)
                 return
             for command in commands:
-                out = str(conn.send_command(f"{command}; echo {_RC_MARK}$?", read_timeout=self.timeout))
+                out = str(conn.send_command(f"{command}; echo {_RC_MARK}$?", read_timeout=self._inner_timeout))
                 self._raise_on_error(command, out, port=port)
                 m = re.search(rf"{_RC_MARK}(\d+)", out)
                 if m is None or m.group(1) != "0":

@@ -50,6 +50,7 @@ from drivers.base import (
     NotSupported,
     PortState,
     SwitchDriver,
+    TimedOut,
     Unreachable,
 )
 
@@ -156,7 +157,7 @@ class SnmpSwitchDriver(SwitchDriver):
 
     def _unreachable(self, what: str) -> Unreachable:
         hint = "community" if self.version != "3" else "SNMPv3 user and keys"
-        return Unreachable(f"{self.name}: {what} from the SNMP agent at {self.address}:{self.port or 161} "
+        return TimedOut(f"{self.name}: {what} from the SNMP agent at {self.address}:{self.port or 161} "
                            f"within {self.timeout:g} s; check address, that SNMP is enabled and the {hint}",
                            device=self.name)
 
@@ -269,6 +270,9 @@ class SnmpSwitchDriver(SwitchDriver):
 
     def check(self) -> dict[str, Any]:
         self._load_ports()
+        if not self.if_index:
+            raise DriverError(f"{self.name}: SNMP login works, but 0 ports read (ifName/ifDescr empty); does the "
+                              "community/user see the IF-MIB (SNMP view)?", device=self.name)
         return {"ports": len(self.if_index), "bridge_ports": len(self.base_port), "snmp": self.version}
 
     def _load_ports(self) -> None:

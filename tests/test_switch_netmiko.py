@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +161,40 @@ def test_enable_with_secret_when_login_is_unprivileged() -> None:
         driver.close()
     finally:
         server.close()
+
+
+def test_session_log_records_commands_with_secrets_masked(tmp_path: Path) -> None:
+    backend = MemoryPorts({"Gi1/0/1": SimPort(), "Gi1/0/2": SimPort()})
+    server = FakeSwitchServer(backend, dialect="ios", start_privileged=False, enable_secret="en4ble-S3cret")
+    try:
+        driver = NetmikoSwitchDriver("sw1", "127.0.0.1", port=server.port, user="admin", password="secret",
+                                     timeout=3, options={"device_type": "cisco_ios", "options": {
+                                         "secret": "en4ble-S3cret", "session_log": str(tmp_path / "{name}.log")}})
+        driver.open()
+        driver.port_down("Gi1/0/2")
+        driver.close()
+        log = (tmp_path / "sw1.log").read_text()
+        assert "show interfaces status" in log and "interface Gi1/0/2" in log and "shutdown" in log
+        assert "en4ble-S3cret" not in log                # the enable secret went over the session, masked
+        assert backend.ports["Gi1/0/2"].admin_up is False
+    finally:
+        server.close()
+
+
+def test_exit_config_mode_failure_after_an_applied_change_is_left_to_read_back(
+        rig: tuple[NetmikoSwitchDriver, FakeSwitchServer, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    driver, server, names = rig
+    if driver.profile.device_type != "cisco_ios":
+        pytest.skip("config-mode exit is an IOS-style session detail")
+    conn = driver._conn
+    real_exit = conn.exit_config_mode
+
+    def failing_exit(*args: Any, **kwargs: Any) -> str:
+        real_exit(*args, **kwargs)
+        raise ValueError("Failed to exit configuration mode")
+    monkeypatch.setattr(conn, "exit_config_mode", failing_exit)
+    driver.port_down(names[0])                          # no internal error: the change went out
+    backend = server.backend
+    assert isinstance(backend, MemoryPorts)
+    assert backend.ports[names[0]].admin_up is False
+    assert driver.port_state(names[0]).admin_up is False   # what the engine's read-back sees

@@ -123,4 +123,4 @@ def test_vendor_reference_layouts(profile: str) -> None:
 
 def test_s300_admin_state_from_vendor_reference() -> None:
     rows = sp.s300_configuration((REF / "cisco_s300/show_interfaces_configuration.txt").read_text())
-    assert {r["port"]: r["admin_up"] for r in rows} == {"gi1": True, "gi2": False, "gi3": True, "gi7": True}
+    assert {r["port"]: r["admin_up"] for r in rows} == {"gi1": True, "gi2": True, "gi4": False, "gi7": True}

@@ -507,14 +507,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bridge", help="Linux bridge whose ports --map refers to (else: in-memory ports)")
     ap.add_argument("--map", action="append", default=[], metavar="VENDORNAME=LINUXPORT")
     ap.add_argument("--ports", type=int, default=8, help="in-memory mode: number of ports")
+    ap.add_argument("--describe", action="append", default=[], metavar="VENDORNAME=TEXT",
+                    help="a port description, shown in its column like a real switch")
     args = ap.parse_args(argv)
     host, _, port = args.listen.rpartition(":")
     backend: PortBackend
     if args.bridge:
-        backend = LinuxBridgePorts(dict(m.split("=", 1) for m in args.map), args.bridge)
+        backend = LinuxBridgePorts(dict(m.split("=", 1) for m in args.map), args.bridge,
+                                   dict(d.split("=", 1) for d in args.describe))
     else:
         names = [f"Gi1/0/{i}" if args.dialect == "ios" else str(i) for i in range(1, args.ports + 1)]
-        backend = MemoryPorts({n: SimPort() for n in names})
+        descriptions = dict(d.split("=", 1) for d in args.describe)
+        backend = MemoryPorts({n: SimPort(description=descriptions.get(n, "")) for n in names})
     server = FakeSwitchServer(backend, dialect=args.dialect, host=host, port=int(port),
                               user=args.user, password=args.password)
     print(f"listening {server.address[0]}:{server.port}", flush=True)

@@ -112,14 +112,20 @@ IOS_PORT_MAP = {"Gi1/0/1": "ctrl", "Gi1/0/2": "ws1", "Gi1/0/3": "ws2", "Gi1/0/4"
 FAKE_CLI_PORT = 2201
 
 
-def start_lab_fake_cli(lab: Any, dialect: str = "ios") -> Any:
-    """The fake vendor CLI inside the switch namespace, driving the real bridge ports."""
+def start_lab_fake_cli(lab: Any, dialect: str = "ios", *, descriptions: dict[str, str] | None = None,
+                       listen_port: int | None = None) -> Any:
+    """The fake vendor CLI inside the switch namespace, driving the real bridge ports.
+
+    ``descriptions`` maps a Linux bridge port to the description the fake switch shows in its column.
+    """
     mapping = IOS_PORT_MAP if dialect == "ios" else {str(i + 1): p for i, p in enumerate(IOS_PORT_MAP.values())}
+    tcp = listen_port or (FAKE_CLI_PORT if dialect == "ios" else FAKE_CLI_PORT + 1)
     args = [sys.executable, "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
-            "--listen", f"{lab.switch_ip}:{FAKE_CLI_PORT if dialect == 'ios' else FAKE_CLI_PORT + 1}",
-            "--bridge", "br0"]
+            "--listen", f"{lab.switch_ip}:{tcp}", "--bridge", "br0"]
     for vendor, linux in mapping.items():
         args += ["--map", f"{vendor}={linux}"]
+        if descriptions and linux in descriptions:
+            args += ["--describe", f"{vendor}={descriptions[linux]}"]
     proc = lab.popen(lab.SWITCH, *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("listening"):
