@@ -241,6 +241,7 @@
 
     function setMode(m) {
       mode = m;
+      if (m === "confirm" || m === "running") { show("after", false); }
       show("confirm", m === "confirm");
       show("progress", m === "running" || m === "result");
       show("result", m === "result");
@@ -288,7 +289,7 @@
     function renderAfter(s) {
       var t = s.tile || {};
       var active = t.code !== "online" || t.isolated > 0 || !!(s.service && s.service.incident) || mode === "result";
-      show("after", active);
+      show("after", active && mode !== "confirm" && mode !== "running");
       var contacts = boot.contacts || s.contacts || {};
       setCall($("call-provider"), T.call_provider, contacts.it_provider);
       setCall($("call-dpo"), T.call_dpo, contacts.data_protection_officer);
@@ -404,6 +405,11 @@
     }
     function startRun(profile, key) {
       setMode("running");
+      // until the box answers, the tile must not keep saying ONLINE
+      $("tile").className = "tile partial";
+      $("tile").dataset.code = "running";
+      $("tile-state").textContent = T.progress_title;
+      $("tile-line").textContent = T.tile_unverified;
       show("start", false);
       show("next-step", false);
       show("lost-hint", false);
