@@ -153,6 +153,7 @@ UI: dict[str, tuple[str, str]] = {
     "state_connected": ("verbunden", "connected"),
     "state_disconnected": ("getrennt", "disconnected"),
     "state_partial": ("teilweise", "partial"),
+    "state_blocked": ("PCs gesperrt, Telefon läuft", "PCs blocked, phones working"),
     "state_unknown": ("unbekannt", "unknown"),
     "devices": ("Geräte", "Devices"),
     "reachable": ("erreichbar", "reachable"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -52,8 +53,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 bp = Blueprint("incidents", __name__)
 
 #: the exported report is a document, not an app: no script, no requests, no forms, not framable.
+#: ``allow-same-origin`` only so its "way back" link keeps the SameSite=Strict session (an opaque
+#: origin would land a kiosk on the sign-in page); without ``allow-scripts`` nothing can run in it.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-              "form-action 'none'; frame-ancestors 'none'; sandbox")
+              "form-action 'none'; frame-ancestors 'none'; sandbox allow-same-origin")
 #: uploaded files are served as opaque downloads; this CSP keeps them inert even if a browser renders one.
 FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 #: multipart overhead allowed on top of the photo itself (caption, boundaries, headers)
@@ -359,12 +362,27 @@ def report(incident_id: str) -> Response:
         resp.headers["Content-Type"] = "application/pdf"
         resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.pdf"'
     else:
-        resp = make_response(render_html(mgr, inc, services().engine.policy, lang))
+        html = render_html(mgr, inc, services().engine.policy, lang)
+        if not request.args.get("download"):
+            html = _with_way_back(html, inc.id, lang)
+        resp = make_response(html)
         resp.headers["Content-Type"] = "text/html; charset=utf-8"
         if request.args.get("download"):
             resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.html"'
     resp.headers["Content-Security-Policy"] = REPORT_CSP
     return resp
+
+
+def _with_way_back(html: str, incident_id: str, lang: str) -> str:
+    """A link back to the incident page at the top of the report seen in a browser (a kiosk has no
+    tab bar or back button); not in the downloaded file or the PDF, hidden when printed."""
+    label = "← Back to the incident" if lang == "en" else "← Zurück zum Vorfall"
+    link = (f'<p class="way-back"><a href="/incidents/{quote(incident_id)}?lang={lang}" id="way-back">{label}</a></p>'
+            '<style>@media print { .way-back { display: none } }</style>')
+    match = re.search(r"<body[^>]*>", html)
+    if match is None:
+        return link + html
+    return html[:match.end()] + link + html[match.end():]
 
 
 @bp.get("/api/v1/incidents/<incident_id>/files/<sha256>")

@@ -540,7 +540,8 @@
         stage(s);
         var state = $("state");
         state.className = "banner " + s.state_code;
-        state.textContent = T["state_" + s.state_code] || s.state;
+        // keep-phones blocks the PCs but leaves the internet on: never call that "getrennt"
+        state.textContent = s.tile && s.tile.code === "blocked" ? T.state_blocked : (T["state_" + s.state_code] || s.state);
         state.dataset.state = s.state_code;
         $("generated").textContent = new Date(s.generated).toLocaleTimeString(lang);
         var devs = $("devices");

@@ -138,6 +138,11 @@ def test_state_tile_through_panic_keep_phones_and_restore(
         assert page.locator("#panic-again").is_visible()            # the full cut is still one step away
         _no_sideways(page, viewport["width"])
         _shot(page, f"{label}-3-keep-phones")
+        status = context.new_page()                                 # the status page agrees with the tile
+        status.goto(base_url + "/status")
+        status.locator("#state[data-state]").wait_for()
+        assert status.locator("#state").inner_text().strip() == "PCs gesperrt, Telefon läuft"
+        status.close()
 
         assert engine.restore(actor="provider:test", reason="geprüft", stage="all").outcome == "done"
         _wait_tile(page, "online")
@@ -454,6 +459,15 @@ def test_incident_page_on_a_phone(
         assert "Not-Aus gedrückt" in timeline and "panic.request" not in timeline
         assert not re.search(r"\d{4}-\d\d-\d\dT", timeline), "raw UTC timestamps on the page"
         assert page.locator("#report-html").get_attribute("target") == "_blank"
+        with context.expect_page() as opened:
+            page.locator("#report-html").click()
+        report = opened.value
+        back = report.locator("#way-back")
+        back.wait_for()
+        back.click()                                  # a kiosk has no tab bar: the report has a way back
+        report.wait_for_url(re.compile(rf"/incidents/{inc.id}"))
+        report.locator("#incident-title").wait_for()  # still signed in (not the sign-in page)
+        report.close()
 
         # tick an item far down the page: the page comes back at that item, not at the top
         item = page.locator("#item-ups")
@@ -644,3 +658,23 @@ def test_the_axe_check_itself_finds_a_broken_page(browser: Any) -> None:
         assert {"image-alt", "label", "button-name", "html-has-lang"} <= ids, ids
     finally:
         context.close()
+
+
+# ------------------------------------------------------------------------------ checklist per incident
+def test_checklist_starts_empty_for_each_incident(client: Any, auth: Any, engine: Any) -> None:
+    staff = auth("staff")
+    mgr = IncidentManager.for_engine(engine)
+    first = mgr.open(actor="staff:test")
+    r = client.post("/api/v1/checklist/calm", json={"done": True}, headers=staff)
+    assert r.status_code == 200
+    items = {i["id"]: i for i in client.get("/api/v1/checklist", headers=staff).get_json()["items"]}
+    assert items["calm"]["done"] is True
+    mgr.close_incident(first.id, actor="provider:test", reason="erledigt")
+    items = {i["id"]: i for i in client.get("/api/v1/checklist", headers=staff).get_json()["items"]}
+    assert items["calm"]["done"] is False                       # nothing carried over after closing
+    second = mgr.open(actor="staff:test")
+    body = client.get("/api/v1/checklist", headers=staff).get_json()
+    assert not any(i["done"] for i in body["items"])
+    immediate = next(c for c in body["checklists"] if c["id"] == "immediate")
+    assert immediate["done"] == 0
+    assert mgr.ticks(second) == {}                              # the incident page says 0/7 too
