@@ -42,7 +42,7 @@ from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
 from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
-from api.ui_words import event_word, local_time, value_word
+from api.ui_words import event_word, incident_title, local_time, value_word
 from controller.checklists import CHECKLISTS, ITEMS
 from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
 from controller.report_export import ChromiumMissing, PdfFailed, export, render_html
@@ -420,7 +420,8 @@ def _render(template: str, caller: Caller, **extra: Any) -> Response:
                            practice=policy.practice, csrf=csrf, checklist_defs=CHECKLISTS,
                            perms=sorted(p for p in ("policy",) if allowed(caller.role, p)),
                            local=local_time, word=lambda kind: event_word(kind, lang),
-                           val=lambda value: value_word(value, lang), **extra)
+                           val=lambda value: value_word(value, lang),
+                           title=lambda text: incident_title(text, lang), **extra)
     resp = make_response(html)
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     if not request.cookies.get(CSRF_COOKIE):

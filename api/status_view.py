@@ -269,8 +269,10 @@ def incident_view(engine: Any) -> dict[str, Any] | None:
     inc = mgr.current()
     if inc is None:
         return None
-    return {"id": inc.id, "title": inc.title, "trigger": inc.trigger, "url": f"/incidents/{inc.id}",
-            "countdown": countdown(inc)}
+    from api.ui_words import incident_title
+
+    return {"id": inc.id, "title": inc.title, "title_de": inc.title, "title_en": incident_title(inc.title, "en"),
+            "trigger": inc.trigger, "url": f"/incidents/{inc.id}", "countdown": countdown(inc)}
 
 
 def _job_errors(sched_status: dict[str, Any]) -> list[dict[str, Any]]:

@@ -69,6 +69,19 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the incident manager's default titles (German, stored) -> English
+TITLE_EN: dict[str, str] = {
+    "Not-Aus gedrückt": "Emergency stop pressed", "Rechner gesperrt": "Machine blocked",
+    "Verdacht auf Schadsoftware (Erkennung)": "Suspected malware (detection)",
+    "Sicherheitsvorfall": "Security incident",
+}
+
+
+def incident_title(title: str, lang: str) -> str:
+    """A default title in the page's language; a title someone typed stays as typed."""
+    return TITLE_EN.get(title, title) if lang == "en" else title
+
+
 def event_word(kind: str, lang: str) -> str:
     pair = EVENT_WORDS.get(kind)
     if pair is None:

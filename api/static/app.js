@@ -161,8 +161,9 @@
       var cd = svc.incident.countdown || {};
       var inc = el("div", "alert incident" + (cd.overdue ? " overdue" : ""));
       inc.id = "incident-banner";
-      inc.appendChild(el("strong", "", svc.incident.id + " – " + (svc.incident.title || "")));
-      titles.push({ text: (svc.incident.title || svc.incident.id) + " · " + pick(cd, "text"), red: !!cd.overdue });
+      var incTitle = pick(svc.incident, "title") || svc.incident.title || "";
+      inc.appendChild(el("strong", "", svc.incident.id + " – " + incTitle));
+      titles.push({ text: (incTitle || svc.incident.id) + " · " + pick(cd, "text"), red: !!cd.overdue });
       var ip = el("p", "", pick(cd, "text") + " ");
       var link = el("a", "", T.incident_open);
       link.href = svc.incident.url + "?lang=" + lang;
@@ -566,7 +567,7 @@
         if (!s.isolations.length) { iso.appendChild(el("li", "", T.none)); }
         s.isolations.forEach(function (i) {
           var li = el("li", i.verified ? "ok" : "bad", i.host + (i.ip ? " (" + i.ip + ")" : "") +
-            " · " + (i.source || "") + (i.reason ? " · " + i.reason : ""));
+            " · " + (T["source_" + i.source] || i.source || "") + (i.reason ? " · " + i.reason : ""));
           li.dataset.host = i.host;
           if (can.release) {
             // releasing one machine asks its own reason (never the restore reason above)

@@ -678,3 +678,33 @@ def test_checklist_starts_empty_for_each_incident(client: Any, auth: Any, engine
     immediate = next(c for c in body["checklists"] if c["id"] == "immediate")
     assert immediate["done"] == 0
     assert mgr.ticks(second) == {}                              # the incident page says 0/7 too
+
+
+@pytest.mark.parametrize(("lang", "foreign"), [
+    ("en", ("Vorfall", "gesperrt", "Geräte", "Zeitleiste", "erledigt", "Notiz", "keine", "getrennt", "Anfragen")),
+    ("de", (" done", "manual", "[open]", "isolated", "Isolate", "Timeline", "Devices", " none", "Report (")),
+])
+def test_each_language_stays_in_its_language(
+        browser: Any, base_url: str, tokens: dict[str, str], engine: Any, lang: str, foreign: tuple[str, ...]) -> None:
+    assert engine.isolate("ws03", actor="staff:test", reason="Verdacht", source="manual").outcome == "done"
+    inc = IncidentManager.for_engine(engine)
+    inc.sync()
+    current = inc.current()
+    assert current is not None
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, base_url, tokens["provider"], lang=lang)
+        for path in ("/", "/status", "/incidents", f"/incidents/{current.id}", "/policy"):
+            page.goto(f"{base_url}{path}")
+            page.wait_for_load_state("load")
+            if path in ("/", "/status"):
+                page.locator("#tile[data-code], #state[data-state]").first.wait_for()
+            # the policy document itself is data (names, drivers), not page text
+            text = page.evaluate("() => { const m = document.querySelector('main').cloneNode(true); "
+                                 "m.querySelectorAll('pre, code, textarea').forEach(e => e.remove()); "
+                                 "return m.innerText; }")
+            found = [w for w in foreign if w in text]
+            assert found == [], f"{path} ({lang}) shows {found}"
+    finally:
+        context.close()
