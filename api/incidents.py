@@ -456,7 +456,8 @@ def incident_page(incident_id: str) -> Response:
                    knowledge_local=knowledge_local, can_write=inc.is_open,
                    can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
                    error=request.args.get("error", ""), saved=SAVED.get(request.args.get("saved", ""), ("", ""))[
-                       1 if lang == "en" else 0])
+                       1 if lang == "en" else 0], saved_action=request.args.get("saved", ""),
+                   saved_item=request.args.get("item", ""))
 
 
 #: ?saved=<action> after a form post -> the confirmation shown (and focused) on the page
@@ -534,5 +535,8 @@ def incident_form(incident_id: str, action: str) -> Response:
         if exc.status != 400:
             raise
         return _form_error(inc.id, exc.detail)
-    anchor = f"item-{form.get('item', '')}" if action == "tick" else ANCHOR.get(action, action)
-    return make_response(redirect(f"/incidents/{inc.id}?saved={action}#{quote(anchor)}", code=303))
+    if action == "tick":
+        item = form.get("item", "")
+        return make_response(redirect(f"/incidents/{inc.id}?saved=tick&item={quote(item)}#item-{quote(item)}",
+                                      code=303))
+    return make_response(redirect(f"/incidents/{inc.id}?saved={action}#{ANCHOR.get(action, action)}", code=303))

@@ -728,7 +728,7 @@
     }
     // after a form post the page comes back at the changed item; move focus to the confirmation
     var saved = $("saved");
-    if (saved) { saved.focus(); }
+    if (saved) { saved.focus({ preventScroll: true }); }   // the anchor already shows the changed place
     var times = document.querySelectorAll("time[datetime]");
     for (var i = 0; i < times.length; i++) {
       var d = new Date(times[i].getAttribute("datetime"));

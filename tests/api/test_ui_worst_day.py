@@ -58,6 +58,24 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"ui15-{name}.png"), full_page=True)
 
 
+def _view(page: Any, name: str) -> None:
+    """What the person sees right now (the viewport, not the whole page)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui15-{name}.png"))
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain one-colour PNG (a stand-in for a phone photo of the ransom note)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\x00" + bytes(rgb) * width
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
 def _api_tile(page: Any, base: str) -> dict[str, Any]:
     """The tile as the status API gives it, with the page's own session (same facts, same source)."""
     resp = page.request.get(base + "/api/v1/status")
@@ -445,8 +463,7 @@ def test_incident_page_on_a_phone(
     inc = mgr.current()
     assert inc is not None
     photo = tmp_path / "bildschirm.png"
-    photo.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                                    "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4f40000000049454e44ae426082"))
+    photo.write_bytes(_png(240, 140, (200, 16, 46)))
     context = browser.new_context(viewport=PHONE, locale="de-DE")
     page = context.new_page()
     errors = collect_errors(page)
@@ -474,20 +491,28 @@ def test_incident_page_on_a_phone(
         item.scroll_into_view_if_needed()
         item.get_by_role("button").click()
         page.wait_for_url(re.compile(r"#item-ups$"))
-        page.locator("#saved").wait_for()
+        page.locator("#item-ups #saved").wait_for()
         assert page.evaluate("window.scrollY") > 300
+        assert page.locator("#item-ups").evaluate("e => e.getBoundingClientRect().top >= 0 && "
+                                                  "e.getBoundingClientRect().top < window.innerHeight")
         assert "ticked" in (page.locator("#item-ups").get_attribute("class") or "")
+        _view(page, "phone390-12a-incident-after-tick")
 
         # photo: a preview before uploading
         page.set_input_files("#photo-file", str(photo))
         page.locator("#photo-preview:not([hidden])").wait_for()
         assert (page.locator("#photo-preview").get_attribute("src") or "").startswith("data:image/png")
-        _shot(page, "phone390-12-incident-photo-preview")
+        page.locator("#photo-preview").scroll_into_view_if_needed()
+        _view(page, "phone390-12b-incident-photo-preview")
 
         # the note is confirmed
         page.fill("#note-text", "Bildschirm zeigt Erpresserschreiben")
         page.locator("#note button[type=submit]").click()
-        page.locator("#saved", has_text="Notiz gespeichert").wait_for()
+        page.locator("#notes #saved", has_text="Notiz gespeichert").wait_for()
+        _view(page, "phone390-12c-incident-note-saved")
+        page.goto(f"{base_url}/incidents/{inc.id}")
+        page.locator("#timeline").scroll_into_view_if_needed()
+        _view(page, "phone390-12d-incident-timeline")
 
         # "Meldung erstattet" needs its own confirmation: without it nothing is recorded
         page.locator("#reported button[type=submit]").click()
