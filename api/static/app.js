@@ -306,6 +306,7 @@
         lines.appendChild(el("li", i.verified ? "ok" : "bad",
           (i.verified ? T.block_one_done : T.block_one_failed).replace("{host}", i.host)));
       });
+      show("verdict", lines.children.length > 0);
       if (s.service && s.service.incident) {
         $("note-link").href = s.service.incident.url + "?lang=" + lang + "#note";
       }

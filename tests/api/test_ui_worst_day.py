@@ -232,34 +232,40 @@ def _fold_is_one_line_below(page: Any, top_selector: str, height: int) -> None:
     assert fold["height"] <= 60, f"the banners take more than one line: {fold}"
 
 
-def test_button_above_the_fold_with_health_and_incident_banners(broken: Box, browser: Any) -> None:
+@pytest.mark.parametrize(("label", "viewport"), VIEWPORTS)
+def test_button_above_the_fold_with_health_scheduler_and_incident_banners(
+        broken: Box, browser: Any, label: str, viewport: dict[str, int]) -> None:
     broken.sched.run_health_once()
+    broken.sched.shutdown()                       # the background checks stopped: a banner of its own
     IncidentManager.for_engine(broken.engine).open(actor="staff:s-staff")
     with served(broken.app, broken.engine) as base:
-        context = browser.new_context(viewport=PHONE, locale="de-DE")
+        context = browser.new_context(viewport=viewport, locale="de-DE")
         page = context.new_page()
         errors = collect_errors(page)
         try:
             sign_in(page, base, broken.tokens["staff"])
             summary = page.locator("#banner-summary")
             page.locator("#banner-fold:not([hidden])").wait_for()
-            page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('2 ')")
+            page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('3 ')")
             assert "falsch" in summary.inner_text() and "Hinweise" in summary.inner_text()
-            _fold_is_one_line_below(page, "#panic-button", PHONE["height"])
-            _shot(page, "phone390-5-fold-closed")
+            _fold_is_one_line_below(page, "#panic-button", viewport["height"])
+            assert page.locator("#banner-fold").evaluate("e => e.classList.contains('red')")
+            _shot(page, f"{label}-5-fold-closed")
             summary.click()                                       # the details are one tap away
             alert = page.locator('#service-banners .alert.health[data-kind="auth_failed"]')
             alert.wait_for()
             assert "IT Müller 0301112233" in alert.inner_text()
-            _no_sideways(page, PHONE["width"])
-            _shot(page, "phone390-6-fold-open")
+            assert page.locator("#scheduler-down").is_visible()
+            _no_sideways(page, viewport["width"])
+            _shot(page, f"{label}-6-fold-open")
             assert errors == []
         finally:
             context.close()
 
 
+@pytest.mark.parametrize(("label", "viewport"), VIEWPORTS)
 def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expires_on_restore(
-        good: Box, browser: Any) -> None:
+        good: Box, browser: Any, label: str, viewport: dict[str, int]) -> None:
     box = good
     assert box.sched.start_drill(5, profile="full", actor="test")["ok"]
     box.sim.reboot()
@@ -269,7 +275,7 @@ def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expire
     IncidentManager.for_engine(box.engine).open(actor="staff:s-staff")
     assert box.status()["service"]["drifts"]
     with served(box.app, box.engine) as base:
-        context = browser.new_context(viewport=PHONE, locale="de-DE")
+        context = browser.new_context(viewport=viewport, locale="de-DE")
         page = context.new_page()
         errors = collect_errors(page)
         try:
@@ -278,8 +284,8 @@ def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expire
             page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('3 ')")
             text = page.locator("#banner-summary").inner_text()
             assert "Not-Aus hat eingegriffen" in text and "ÜBUNG" in text, text
-            _fold_is_one_line_below(page, "#next-call", PHONE["height"])
-            _shot(page, "phone390-7-cut-with-all-banners")
+            _fold_is_one_line_below(page, "#next-call", viewport["height"])
+            _shot(page, f"{label}-7-cut-with-all-banners")
 
             # the drift notice expires with its cause: gone after the restore
             assert box.engine.restore(actor="provider:test", reason="Übung vorbei", stage="all").outcome == "done"
@@ -287,7 +293,7 @@ def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expire
             assert box.status()["service"]["drifts"] == []
             page.wait_for_function(
                 "() => !document.getElementById('banner-summary').textContent.includes('eingegriffen')")
-            _fold_is_one_line_below(page, "#panic-button", PHONE["height"])
+            _fold_is_one_line_below(page, "#panic-button", viewport["height"])
             assert errors == []
         finally:
             context.close()
