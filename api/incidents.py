@@ -42,7 +42,7 @@ from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
 from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
-from api.ui_words import event_word, incident_title, local_time, value_word
+from api.ui_words import event_detail, event_word, incident_title, local_time, value_word
 from controller.checklists import CHECKLISTS, ITEMS
 from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
 from controller.report_export import ChromiumMissing, PdfFailed, export, render_html
@@ -136,7 +136,8 @@ def _summary(mgr: IncidentManager, inc: Incident, lang: str) -> dict[str, Any]:
             "detections": f["detections"], "warnings": f["warnings"], "notes": f["notes"], "evidence": f["evidence"],
             "checklists": f["checklists"], "journal_head": f["journal_head"],
             "drafts": drafts(mgr, f, services().engine.policy, lang),
-            "timeline": [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash}
+            "timeline": [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash,
+                          "what": event_word(e.kind, lang), "detail": event_detail(e.kind, e.data, lang)}
                          for e in f["entries"]]}
 
 
