@@ -89,6 +89,10 @@ UI: dict[str, tuple[str, str]] = {
     "dev_not_supported": ("nicht möglich mit diesem Gerät", "not possible with this device"),
     "dev_skipped": ("übersprungen", "skipped"),
     "result_done": ("Getrennt – geprüft", "Disconnected – verified"),
+    "result_done_keep": ("PCs gesperrt – geprüft, Telefone laufen", "PCs blocked – verified, phones working"),
+    "result_partial_keep": ("Nicht alle PCs gesperrt – Netzwerkkabel an den PCs ziehen, IT-Dienstleister anrufen",
+                            "Not all PCs blocked – pull the network cables at the PCs, call the IT provider"),
+    "progress_keep": ("PCs werden gesperrt …", "Blocking the PCs …"),
     "result_partial": ("Teilweise getrennt – Datenkabel für WAN aus dem Router ziehen und IT-Dienstleister anrufen",
                        "Partly disconnected – pull the WAN cable out of the router and call the IT provider"),
     "result_failed": ("Trennen fehlgeschlagen – Datenkabel für WAN aus dem Router ziehen oder Router ausschalten, "

@@ -234,6 +234,7 @@
 
   function panicPage() {
     var plans = {};
+    var runProfile = "full";
     var mode = "idle";          // idle | confirm | running | result
     var tile = null;
     var polling = null, slowTimer = null, retryTimer = null;
@@ -298,7 +299,7 @@
       var lines = $("verdict-lines");
       lines.textContent = "";
       (t.wan || []).forEach(function (d) {
-        lines.appendChild(el("li", d.wan === "down" || t.code === "online" ? "ok" : "bad",
+        lines.appendChild(el("li", t.verified || t.code === "online" ? "ok" : "bad",
           T.verdict_line.replace("{device}", d.device).replace("{wan}", T["val_" + d.wan] || d.wan)
             .replace("{wlan}", T["val_" + d.wlan] || d.wlan).replace("{time}", hhmm(s.generated))));
       });
@@ -406,11 +407,13 @@
       polling = retryTimer = slowTimer = null;
     }
     function startRun(profile, key) {
+      runProfile = profile;
       setMode("running");
+      $("progress-title").textContent = profile === "keep-phones" ? T.progress_keep : T.progress_title;
       // until the box answers, the tile must not keep saying ONLINE
       $("tile").className = "tile partial";
       $("tile").dataset.code = "running";
-      $("tile-state").textContent = T.progress_title;
+      $("tile-state").textContent = profile === "keep-phones" ? T.progress_keep : T.progress_title;
       $("tile-line").textContent = T.tile_unverified;
       show("start", false);
       show("next-step", false);
@@ -457,6 +460,7 @@
     }
     function run(profile) {
       var key = newKey();
+      runProfile = profile;
       try { localStorage.setItem(PENDING, JSON.stringify({ profile: profile, key: key })); } catch (e) { /* */ }
       $("steps").textContent = "";
       var plan = plans[profile] && plans[profile].plan;
@@ -473,7 +477,8 @@
       var banner = $("result-banner");
       banner.className = "banner " + outcome;
       banner.dataset.outcome = outcome;
-      banner.textContent = T["result_" + outcome] || outcome;
+      var keep = runProfile === "keep-phones" && (outcome === "done" || outcome === "partial");
+      banner.textContent = (keep ? T["result_" + outcome + "_keep"] : T["result_" + outcome]) || outcome;
       var msg = "";
       if (outcome === "refused") { msg = T.refused_reason + ": " + (d.detail || d.message || ""); }
       if (outcome === "failed" || outcome === "partial") { msg = routerHint().trim(); }

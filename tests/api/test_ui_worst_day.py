@@ -146,6 +146,7 @@ def test_state_tile_through_panic_keep_phones_and_restore(
         page.reload()
         _wait_tile(page, "online")
         _press_and_choose(page, "keep")
+        assert page.locator("#result-banner").inner_text().strip() == "PCs gesperrt – geprüft, Telefone laufen"
         _wait_tile(page, "blocked")
         tile = _api_tile(page, base_url)
         assert tile["code"] == "blocked" and tile["kept_roles"] == ["phone"]
