@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
 from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
-from api.ui_words import event_word, local_time, value_word
+from api.ui_words import event_detail, event_word, incident_title, local_time, value_word
 from controller.checklists import CHECKLISTS, ITEMS
 from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
 from controller.report_export import PdfFailed, PdfUnavailable, export, render_html
@@ -52,8 +53,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 bp = Blueprint("incidents", __name__)
 
 #: the exported report is a document, not an app: no script, no requests, no forms, not framable.
+#: ``allow-same-origin`` only so its "way back" link keeps the SameSite=Strict session (an opaque
+#: origin would land a kiosk on the sign-in page); without ``allow-scripts`` nothing can run in it.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-              "form-action 'none'; frame-ancestors 'none'; sandbox")
+              "form-action 'none'; frame-ancestors 'none'; sandbox allow-same-origin")
 #: uploaded files are served as opaque downloads; this CSP keeps them inert even if a browser renders one.
 FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 #: multipart overhead allowed on top of the photo itself (caption, boundaries, headers)
@@ -133,7 +136,8 @@ def _summary(mgr: IncidentManager, inc: Incident, lang: str) -> dict[str, Any]:
             "detections": f["detections"], "warnings": f["warnings"], "notes": f["notes"], "evidence": f["evidence"],
             "checklists": f["checklists"], "journal_head": f["journal_head"],
             "drafts": drafts(mgr, f, services().engine.policy, lang),
-            "timeline": [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash}
+            "timeline": [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "actor": e.actor, "hash": e.hash,
+                          "what": event_word(e.kind, lang), "detail": event_detail(e.kind, e.data, lang)}
                          for e in f["entries"]]}
 
 
@@ -359,12 +363,27 @@ def report(incident_id: str) -> Response:
         resp.headers["Content-Type"] = "application/pdf"
         resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.pdf"'
     else:
-        resp = make_response(render_html(mgr, inc, services().engine.policy, lang))
+        html = render_html(mgr, inc, services().engine.policy, lang)
+        if not request.args.get("download"):
+            html = _with_way_back(html, inc.id, lang)
+        resp = make_response(html)
         resp.headers["Content-Type"] = "text/html; charset=utf-8"
         if request.args.get("download"):
             resp.headers["Content-Disposition"] = f'attachment; filename="vorfall-{inc.id}.html"'
     resp.headers["Content-Security-Policy"] = REPORT_CSP
     return resp
+
+
+def _with_way_back(html: str, incident_id: str, lang: str) -> str:
+    """A link back to the incident page at the top of the report seen in a browser (a kiosk has no
+    tab bar or back button); not in the downloaded file or the PDF, hidden when printed."""
+    label = "← Back to the incident" if lang == "en" else "← Zurück zum Vorfall"
+    link = (f'<p class="way-back"><a href="/incidents/{quote(incident_id)}?lang={lang}" id="way-back">{label}</a></p>'
+            '<style>@media print { .way-back { display: none } }</style>')
+    match = re.search(r"<body[^>]*>", html)
+    if match is None:
+        return link + html
+    return html[:match.end()] + link + html[match.end():]
 
 
 @bp.get("/api/v1/incidents/<incident_id>/files/<sha256>")
@@ -402,7 +421,8 @@ def _render(template: str, caller: Caller, **extra: Any) -> Response:
                            practice=policy.practice, csrf=csrf, checklist_defs=CHECKLISTS,
                            perms=sorted(p for p in ("policy",) if allowed(caller.role, p)),
                            local=local_time, word=lambda kind: event_word(kind, lang),
-                           val=lambda value: value_word(value, lang), **extra)
+                           val=lambda value: value_word(value, lang),
+                           title=lambda text: incident_title(text, lang), **extra)
     resp = make_response(html)
     resp.headers["Content-Type"] = "text/html; charset=utf-8"
     if not request.cookies.get(CSRF_COOKIE):
@@ -437,7 +457,8 @@ def incident_page(incident_id: str) -> Response:
                    knowledge_local=knowledge_local, can_write=inc.is_open,
                    can_deadline=inc.is_open and allowed(caller.role, DEADLINE_PERMISSION),
                    error=request.args.get("error", ""), saved=SAVED.get(request.args.get("saved", ""), ("", ""))[
-                       1 if lang == "en" else 0])
+                       1 if lang == "en" else 0], saved_action=request.args.get("saved", ""),
+                   saved_item=request.args.get("item", ""))
 
 
 #: ?saved=<action> after a form post -> the confirmation shown (and focused) on the page
@@ -515,5 +536,8 @@ def incident_form(incident_id: str, action: str) -> Response:
         if exc.status != 400:
             raise
         return _form_error(inc.id, exc.detail)
-    anchor = f"item-{form.get('item', '')}" if action == "tick" else ANCHOR.get(action, action)
-    return make_response(redirect(f"/incidents/{inc.id}?saved={action}#{quote(anchor)}", code=303))
+    if action == "tick":
+        item = form.get("item", "")
+        return make_response(redirect(f"/incidents/{inc.id}?saved=tick&item={quote(item)}#item-{quote(item)}",
+                                      code=303))
+    return make_response(redirect(f"/incidents/{inc.id}?saved={action}#{ANCHOR.get(action, action)}", code=303))

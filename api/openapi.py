@@ -121,6 +121,13 @@ SCHEMAS: dict[str, Any] = {
         "pending_approvals": {"type": "array", "items": _ref("AgentRequest")},
         "drift": {"type": "array", "items": {"type": "object"}},
         "service": _ref("Service"), "observation": _ref("Observation"),
+        # the staff page's state tile, from the same facts (see api.status_view.state_tile)
+        "tile": {"type": "object", "required": ["code", "verified", "isolated"], "properties": {
+            "code": {"enum": ["online", "cut", "blocked", "partial", "unknown"]},
+            "since": {"type": ["string", "null"]}, "profile": {"type": ["string", "null"]},
+            "verified": {"type": "boolean"}, "isolated": {"type": "integer"},
+            "kept_roles": {"type": "array", "items": {"type": "string"}}}},
+        "contacts": {"type": "object"},
         "journal_head": {"type": ["string", "null"]}, "generated": {"type": "string"}}},
     "JournalEntry": {"type": "object", "required": ["seq", "ts", "kind", "actor", "data", "prev_hash", "hash"],
                      "properties": {"seq": {"type": "integer"}, "ts": {"type": "string"}, "kind": {"type": "string"},

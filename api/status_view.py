@@ -37,8 +37,8 @@ DRIFT_ACTION = {"wan": "cut_wan", "wlan": "wlan_off", "host_block": "block_host"
 #: error kind -> (title de, title en, what to do de, what to do en); {device} and {provider} are filled in
 HEALTH_ADVICE: dict[str, tuple[str, str, str, str]] = {
     "auth_failed": (
-        "Notaus kann „{device}“ nicht steuern: Benutzername oder Passwort falsch",
-        "notaus cannot control “{device}”: wrong user name or password",
+        "Not-Aus kann „{device}“ nicht steuern: Benutzername oder Passwort falsch",
+        "The emergency stop cannot control “{device}”: wrong user name or password",
         "Im Ernstfall würde das Trennen an diesem Gerät scheitern. IT-Dienstleister anrufen ({provider}): "
         "Zugangsdaten in der Richtlinie (devices → password) korrigieren, dann `notaus doctor`. "
         "Bis dahin im Notfall das Internetkabel am Router ziehen.",
@@ -46,22 +46,22 @@ HEALTH_ADVICE: dict[str, tuple[str, str, str, str]] = {
         "the policy (devices → password), then run `notaus doctor`. Until then, in an emergency pull the "
         "internet cable at the router."),
     "not_permitted": (
-        "Notaus darf „{device}“ nicht umschalten: fehlende Rechte",
-        "notaus may not switch “{device}”: missing rights",
+        "Not-Aus darf „{device}“ nicht umschalten: fehlende Rechte",
+        "The emergency stop may not switch “{device}”: missing rights",
         "Der Benutzer hat auf dem Gerät zu wenig Rechte (FRITZ!Box: Recht „FRITZ!Box Einstellungen“). "
         "IT-Dienstleister anrufen ({provider}). Bis dahin im Notfall das Internetkabel am Router ziehen.",
         "The device user lacks rights (FRITZ!Box: “FRITZ!Box settings”). Call the IT provider ({provider}). "
         "Until then, in an emergency pull the internet cable at the router."),
     "unreachable": (
-        "„{device}“ ist für Notaus nicht erreichbar",
-        "“{device}” is not reachable for notaus",
-        "Strom und Netzwerkkabel von Gerät und Notaus-Box prüfen. Bleibt die Meldung, IT-Dienstleister "
+        "„{device}“ ist für Not-Aus nicht erreichbar",
+        "“{device}” is not reachable for the emergency stop",
+        "Strom und Netzwerkkabel von Gerät und Not-Aus-Box prüfen. Bleibt die Meldung, IT-Dienstleister "
         "anrufen ({provider}). Im Notfall das Internetkabel am Router ziehen.",
-        "Check power and network cables of the device and the notaus box. If this stays, call the IT "
+        "Check power and network cables of the device and the emergency-stop box. If this stays, call the IT "
         "provider ({provider}). In an emergency pull the internet cable at the router."),
     "timeout": (
-        "„{device}“ antwortet Notaus nicht rechtzeitig",
-        "“{device}” does not answer notaus in time",
+        "„{device}“ antwortet Not-Aus nicht rechtzeitig",
+        "“{device}” does not answer the emergency stop in time",
         "Gerät eventuell überlastet oder im Neustart. Bleibt die Meldung, IT-Dienstleister anrufen ({provider}).",
         "The device may be busy or restarting. If this stays, call the IT provider ({provider})."),
 }
@@ -269,8 +269,10 @@ def incident_view(engine: Any) -> dict[str, Any] | None:
     inc = mgr.current()
     if inc is None:
         return None
-    return {"id": inc.id, "title": inc.title, "trigger": inc.trigger, "url": f"/incidents/{inc.id}",
-            "countdown": countdown(inc)}
+    from api.ui_words import incident_title
+
+    return {"id": inc.id, "title": inc.title, "title_de": inc.title, "title_en": incident_title(inc.title, "en"),
+            "trigger": inc.trigger, "url": f"/incidents/{inc.id}", "countdown": countdown(inc)}
 
 
 def _job_errors(sched_status: dict[str, Any]) -> list[dict[str, Any]]:

@@ -69,12 +69,55 @@ VALUE_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: the incident manager's default titles (German, stored) -> English
+TITLE_EN: dict[str, str] = {
+    "Not-Aus gedrückt": "Emergency stop pressed", "Rechner gesperrt": "Machine blocked",
+    "Verdacht auf Schadsoftware (Erkennung)": "Suspected malware (detection)",
+    "Sicherheitsvorfall": "Security incident",
+}
+
+
+def incident_title(title: str, lang: str) -> str:
+    """A default title in the page's language; a title someone typed stays as typed."""
+    return TITLE_EN.get(title, title) if lang == "en" else title
+
+
 def event_word(kind: str, lang: str) -> str:
     pair = EVENT_WORDS.get(kind)
     if pair is None:
         head = kind.split(".")[0]
         pair = EVENT_WORDS.get(head, ("Eintrag", "Entry"))
     return pair[1] if lang == "en" else pair[0]
+
+
+#: device actions in words, for the timeline's details
+ACTION_WORDS: dict[str, tuple[str, str]] = {
+    "cut_wan": ("Internet trennen", "cut the internet"), "restore_wan": ("Internet an", "internet on"),
+    "wlan_off": ("WLAN aus", "WLAN off"), "wlan_on": ("WLAN an", "WLAN on"),
+    "block_host": ("sperren", "block"), "unblock_host": ("freigeben", "release"),
+    "port_down": ("Switch-Port aus", "switch port off"), "port_up": ("Switch-Port an", "switch port on"),
+    "set_vlan": ("Quarantäne-VLAN", "quarantine VLAN"),
+}
+
+
+def event_detail(kind: str, data: dict[str, Any], lang: str) -> str:
+    """One short line of what an entry says (which device, which item), never the raw JSON."""
+    en = lang == "en"
+    if kind == "device.result":
+        action = ACTION_WORDS.get(str(data.get("action")), (str(data.get("action", "")),) * 2)[1 if en else 0]
+        target = data.get("host") or data.get("target") or ""
+        return f"{data.get('device', '')}: {action}{' ' + str(target) if target else ''} – " \
+               f"{value_word(data.get('outcome'), lang)}"
+    if kind in ("panic.request", "panic.result", "restore.result", "isolate.result", "release.result"):
+        bits = [str(data[k]) for k in ("profile", "host") if data.get(k)]
+        if data.get("outcome"):
+            bits.append(value_word(data.get("outcome"), lang))
+        return " · ".join(bits)
+    if kind == "checklist.tick":
+        return str(data.get("item", "")) + ("" if data.get("done", True) else (" (undone)" if en else " (zurück)"))
+    if kind in ("isolate.request", "release.request", "restore.request"):
+        return " · ".join(str(data[k]) for k in ("host", "stage", "reason") if data.get(k))
+    return ""
 
 
 def value_word(value: Any, lang: str) -> str:

@@ -161,8 +161,9 @@
       var cd = svc.incident.countdown || {};
       var inc = el("div", "alert incident" + (cd.overdue ? " overdue" : ""));
       inc.id = "incident-banner";
-      inc.appendChild(el("strong", "", svc.incident.id + " – " + (svc.incident.title || "")));
-      titles.push({ text: (svc.incident.title || svc.incident.id) + " · " + pick(cd, "text"), red: !!cd.overdue });
+      var incTitle = pick(svc.incident, "title") || svc.incident.title || "";
+      inc.appendChild(el("strong", "", svc.incident.id + " – " + incTitle));
+      titles.push({ text: (incTitle || svc.incident.id) + " · " + pick(cd, "text"), red: !!cd.overdue });
       var ip = el("p", "", pick(cd, "text") + " ");
       var link = el("a", "", T.incident_open);
       link.href = svc.incident.url + "?lang=" + lang;
@@ -248,6 +249,7 @@
 
   function panicPage() {
     var plans = {};
+    var runProfile = "full";
     var mode = "idle";          // idle | confirm | running | result
     var tile = null;
     var polling = null, slowTimer = null, retryTimer = null;
@@ -256,6 +258,7 @@
 
     function setMode(m) {
       mode = m;
+      if (m === "confirm" || m === "running") { show("after", false); }
       show("confirm", m === "confirm");
       show("progress", m === "running" || m === "result");
       show("result", m === "result");
@@ -303,7 +306,7 @@
     function renderAfter(s) {
       var t = s.tile || {};
       var active = t.code !== "online" || t.isolated > 0 || !!(s.service && s.service.incident) || mode === "result";
-      show("after", active);
+      show("after", active && mode !== "confirm" && mode !== "running");
       var contacts = boot.contacts || s.contacts || {};
       setCall($("call-provider"), T.call_provider, contacts.it_provider);
       setCall($("call-dpo"), T.call_dpo, contacts.data_protection_officer);
@@ -311,7 +314,7 @@
       var lines = $("verdict-lines");
       lines.textContent = "";
       (t.wan || []).forEach(function (d) {
-        lines.appendChild(el("li", d.wan === "down" || t.code === "online" ? "ok" : "bad",
+        lines.appendChild(el("li", t.verified || t.code === "online" ? "ok" : "bad",
           T.verdict_line.replace("{device}", d.device).replace("{wan}", T["val_" + d.wan] || d.wan)
             .replace("{wlan}", T["val_" + d.wlan] || d.wlan).replace("{time}", hhmm(s.generated))));
       });
@@ -319,6 +322,7 @@
         lines.appendChild(el("li", i.verified ? "ok" : "bad",
           (i.verified ? T.block_one_done : T.block_one_failed).replace("{host}", i.host)));
       });
+      show("verdict", lines.children.length > 0);
       if (s.service && s.service.incident) {
         $("note-link").href = s.service.incident.url + "?lang=" + lang + "#note";
       }
@@ -418,7 +422,14 @@
       polling = retryTimer = slowTimer = null;
     }
     function startRun(profile, key) {
+      runProfile = profile;
       setMode("running");
+      $("progress-title").textContent = profile === "keep-phones" ? T.progress_keep : T.progress_title;
+      // until the box answers, the tile must not keep saying ONLINE
+      $("tile").className = "tile partial";
+      $("tile").dataset.code = "running";
+      $("tile-state").textContent = profile === "keep-phones" ? T.progress_keep : T.progress_title;
+      $("tile-line").textContent = T.tile_unverified;
       show("start", false);
       show("next-step", false);
       show("lost-hint", false);
@@ -464,6 +475,7 @@
     }
     function run(profile) {
       var key = newKey();
+      runProfile = profile;
       try { localStorage.setItem(PENDING, JSON.stringify({ profile: profile, key: key })); } catch (e) { /* */ }
       $("steps").textContent = "";
       var plan = plans[profile] && plans[profile].plan;
@@ -480,7 +492,8 @@
       var banner = $("result-banner");
       banner.className = "banner " + outcome;
       banner.dataset.outcome = outcome;
-      banner.textContent = T["result_" + outcome] || outcome;
+      var keep = runProfile === "keep-phones" && (outcome === "done" || outcome === "partial");
+      banner.textContent = (keep ? T["result_" + outcome + "_keep"] : T["result_" + outcome]) || outcome;
       var msg = "";
       if (outcome === "refused") { msg = T.refused_reason + ": " + (d.detail || d.message || ""); }
       if (outcome === "failed" || outcome === "partial") { msg = routerHint().trim(); }
@@ -549,7 +562,8 @@
         stage(s);
         var state = $("state");
         state.className = "banner " + s.state_code;
-        state.textContent = T["state_" + s.state_code] || s.state;
+        // keep-phones blocks the PCs but leaves the internet on: never call that "getrennt"
+        state.textContent = s.tile && s.tile.code === "blocked" ? T.state_blocked : (T["state_" + s.state_code] || s.state);
         state.dataset.state = s.state_code;
         $("generated").textContent = new Date(s.generated).toLocaleTimeString(lang);
         var devs = $("devices");
@@ -574,7 +588,7 @@
         if (!s.isolations.length) { iso.appendChild(el("li", "", T.none)); }
         s.isolations.forEach(function (i) {
           var li = el("li", i.verified ? "ok" : "bad", i.host + (i.ip ? " (" + i.ip + ")" : "") +
-            " · " + (i.source || "") + (i.reason ? " · " + i.reason : ""));
+            " · " + (T["source_" + i.source] || i.source || "") + (i.reason ? " · " + i.reason : ""));
           li.dataset.host = i.host;
           if (can.release) {
             // releasing one machine asks its own reason (never the restore reason above)
@@ -735,7 +749,7 @@
     }
     // after a form post the page comes back at the changed item; move focus to the confirmation
     var saved = $("saved");
-    if (saved) { saved.focus(); }
+    if (saved) { saved.focus({ preventScroll: true }); }   // the anchor already shows the changed place
     var times = document.querySelectorAll("time[datetime]");
     for (var i = 0; i < times.length; i++) {
       var d = new Date(times[i].getAttribute("datetime"));

@@ -140,6 +140,8 @@ def test_ui_shows_the_wrong_password_on_the_button_page_and_the_status_page(brok
         errors = collect_errors(page)
         try:
             sign_in(page, base, broken_box.tokens["staff"])
+            page.locator("#banner-fold:not([hidden])").wait_for()   # folded into one line below the button
+            page.locator("#banner-summary").click()
             alert = page.locator('#service-banners .alert.health[data-device="fritzbox"]')
             alert.wait_for()
             text = alert.inner_text()

@@ -58,6 +58,24 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"ui15-{name}.png"), full_page=True)
 
 
+def _view(page: Any, name: str) -> None:
+    """What the person sees right now (the viewport, not the whole page)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"ui15-{name}.png"))
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain one-colour PNG (a stand-in for a phone photo of the ransom note)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\x00" + bytes(rgb) * width
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
 def _api_tile(page: Any, base: str) -> dict[str, Any]:
     """The tile as the status API gives it, with the page's own session (same facts, same source)."""
     resp = page.request.get(base + "/api/v1/status")
@@ -128,6 +146,7 @@ def test_state_tile_through_panic_keep_phones_and_restore(
         page.reload()
         _wait_tile(page, "online")
         _press_and_choose(page, "keep")
+        assert page.locator("#result-banner").inner_text().strip() == "PCs gesperrt – geprüft, Telefone laufen"
         _wait_tile(page, "blocked")
         tile = _api_tile(page, base_url)
         assert tile["code"] == "blocked" and tile["kept_roles"] == ["phone"]
@@ -138,6 +157,11 @@ def test_state_tile_through_panic_keep_phones_and_restore(
         assert page.locator("#panic-again").is_visible()            # the full cut is still one step away
         _no_sideways(page, viewport["width"])
         _shot(page, f"{label}-3-keep-phones")
+        status = context.new_page()                                 # the status page agrees with the tile
+        status.goto(base_url + "/status")
+        status.locator("#state[data-state]").wait_for()
+        assert status.locator("#state").inner_text().strip() == "PCs gesperrt, Telefon läuft"
+        status.close()
 
         assert engine.restore(actor="provider:test", reason="geprüft", stage="all").outcome == "done"
         _wait_tile(page, "online")
@@ -209,34 +233,40 @@ def _fold_is_one_line_below(page: Any, top_selector: str, height: int) -> None:
     assert fold["height"] <= 60, f"the banners take more than one line: {fold}"
 
 
-def test_button_above_the_fold_with_health_and_incident_banners(broken: Box, browser: Any) -> None:
+@pytest.mark.parametrize(("label", "viewport"), VIEWPORTS)
+def test_button_above_the_fold_with_health_scheduler_and_incident_banners(
+        broken: Box, browser: Any, label: str, viewport: dict[str, int]) -> None:
     broken.sched.run_health_once()
+    broken.sched.shutdown()                       # the background checks stopped: a banner of its own
     IncidentManager.for_engine(broken.engine).open(actor="staff:s-staff")
     with served(broken.app, broken.engine) as base:
-        context = browser.new_context(viewport=PHONE, locale="de-DE")
+        context = browser.new_context(viewport=viewport, locale="de-DE")
         page = context.new_page()
         errors = collect_errors(page)
         try:
             sign_in(page, base, broken.tokens["staff"])
             summary = page.locator("#banner-summary")
             page.locator("#banner-fold:not([hidden])").wait_for()
-            page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('2 ')")
+            page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('3 ')")
             assert "falsch" in summary.inner_text() and "Hinweise" in summary.inner_text()
-            _fold_is_one_line_below(page, "#panic-button", PHONE["height"])
-            _shot(page, "phone390-5-fold-closed")
+            _fold_is_one_line_below(page, "#panic-button", viewport["height"])
+            assert page.locator("#banner-fold").evaluate("e => e.classList.contains('red')")
+            _shot(page, f"{label}-5-fold-closed")
             summary.click()                                       # the details are one tap away
             alert = page.locator('#service-banners .alert.health[data-kind="auth_failed"]')
             alert.wait_for()
             assert "IT Müller 0301112233" in alert.inner_text()
-            _no_sideways(page, PHONE["width"])
-            _shot(page, "phone390-6-fold-open")
+            assert page.locator("#scheduler-down").is_visible()
+            _no_sideways(page, viewport["width"])
+            _shot(page, f"{label}-6-fold-open")
             assert errors == []
         finally:
             context.close()
 
 
+@pytest.mark.parametrize(("label", "viewport"), VIEWPORTS)
 def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expires_on_restore(
-        good: Box, browser: Any) -> None:
+        good: Box, browser: Any, label: str, viewport: dict[str, int]) -> None:
     box = good
     assert box.sched.start_drill(5, profile="full", actor="test")["ok"]
     box.sim.reboot()
@@ -246,7 +276,7 @@ def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expire
     IncidentManager.for_engine(box.engine).open(actor="staff:s-staff")
     assert box.status()["service"]["drifts"]
     with served(box.app, box.engine) as base:
-        context = browser.new_context(viewport=PHONE, locale="de-DE")
+        context = browser.new_context(viewport=viewport, locale="de-DE")
         page = context.new_page()
         errors = collect_errors(page)
         try:
@@ -255,15 +285,16 @@ def test_next_step_above_the_fold_with_drill_drift_and_incident_and_drift_expire
             page.wait_for_function("() => document.getElementById('banner-summary').textContent.startsWith('3 ')")
             text = page.locator("#banner-summary").inner_text()
             assert "Not-Aus hat eingegriffen" in text and "ÜBUNG" in text, text
-            _fold_is_one_line_below(page, "#next-call", PHONE["height"])
-            _shot(page, "phone390-7-cut-with-all-banners")
+            _fold_is_one_line_below(page, "#next-call", viewport["height"])
+            _shot(page, f"{label}-7-cut-with-all-banners")
 
             # the drift notice expires with its cause: gone after the restore
             assert box.engine.restore(actor="provider:test", reason="Übung vorbei", stage="all").outcome == "done"
             _wait_tile(page, "online")
             assert box.status()["service"]["drifts"] == []
-            page.wait_for_function("() => !document.getElementById('banner-summary').textContent.includes('eingegriffen')")
-            _fold_is_one_line_below(page, "#panic-button", PHONE["height"])
+            page.wait_for_function(
+                "() => !document.getElementById('banner-summary').textContent.includes('eingegriffen')")
+            _fold_is_one_line_below(page, "#panic-button", viewport["height"])
             assert errors == []
         finally:
             context.close()
@@ -439,8 +470,7 @@ def test_incident_page_on_a_phone(
     inc = mgr.current()
     assert inc is not None
     photo = tmp_path / "bildschirm.png"
-    photo.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                                    "1f15c4890000000d4944415478da63f8ffff3f0005fe02fea7d6a4f40000000049454e44ae426082"))
+    photo.write_bytes(_png(240, 140, (200, 16, 46)))
     context = browser.new_context(viewport=PHONE, locale="de-DE")
     page = context.new_page()
     errors = collect_errors(page)
@@ -453,26 +483,43 @@ def test_incident_page_on_a_phone(
         assert "Not-Aus gedrückt" in timeline and "panic.request" not in timeline
         assert not re.search(r"\d{4}-\d\d-\d\dT", timeline), "raw UTC timestamps on the page"
         assert page.locator("#report-html").get_attribute("target") == "_blank"
+        with context.expect_page() as opened:
+            page.locator("#report-html").click()
+        report = opened.value
+        back = report.locator("#way-back")
+        back.wait_for()
+        back.click()                                  # a kiosk has no tab bar: the report has a way back
+        report.wait_for_url(re.compile(rf"/incidents/{inc.id}"))
+        report.locator("#incident-title").wait_for()  # still signed in (not the sign-in page)
+        report.close()
 
         # tick an item far down the page: the page comes back at that item, not at the top
         item = page.locator("#item-ups")
         item.scroll_into_view_if_needed()
         item.get_by_role("button").click()
         page.wait_for_url(re.compile(r"#item-ups$"))
-        page.locator("#saved").wait_for()
+        page.locator("#item-ups #saved").wait_for()
         assert page.evaluate("window.scrollY") > 300
+        assert page.locator("#item-ups").evaluate("e => e.getBoundingClientRect().top >= 0 && "
+                                                  "e.getBoundingClientRect().top < window.innerHeight")
         assert "ticked" in (page.locator("#item-ups").get_attribute("class") or "")
+        _view(page, "phone390-12a-incident-after-tick")
 
         # photo: a preview before uploading
         page.set_input_files("#photo-file", str(photo))
         page.locator("#photo-preview:not([hidden])").wait_for()
         assert (page.locator("#photo-preview").get_attribute("src") or "").startswith("data:image/png")
-        _shot(page, "phone390-12-incident-photo-preview")
+        page.locator("#photo-preview").scroll_into_view_if_needed()
+        _view(page, "phone390-12b-incident-photo-preview")
 
         # the note is confirmed
         page.fill("#note-text", "Bildschirm zeigt Erpresserschreiben")
         page.locator("#note button[type=submit]").click()
-        page.locator("#saved", has_text="Notiz gespeichert").wait_for()
+        page.locator("#notes #saved", has_text="Notiz gespeichert").wait_for()
+        _view(page, "phone390-12c-incident-note-saved")
+        page.goto(f"{base_url}/incidents/{inc.id}")
+        page.locator("#timeline").scroll_into_view_if_needed()
+        _view(page, "phone390-12d-incident-timeline")
 
         # "Meldung erstattet" needs its own confirmation: without it nothing is recorded
         page.locator("#reported button[type=submit]").click()
@@ -615,9 +662,11 @@ def test_english_page_has_no_german_and_the_glossary_holds(
     from api.i18n import UI
 
     for key, (de, en) in UI.items():
+        de, en = de.replace("notaus token", ""), en.replace("notaus token", "")     # the command's name
         assert "Notaus" not in de, f"{key}: write Not-Aus"
         assert "Freigabe" not in de or key.startswith("release"), f"{key}: 'freigeben' only for releasing"
         assert "isolier" not in de.lower(), f"{key}: sperren, not isolieren"
+        assert "isolat" not in en.lower() and "notaus" not in en.lower(), f"{key}: block / emergency stop"
     context = browser.new_context(viewport=DESKTOP, locale="en-GB")
     page = context.new_page()
     try:
@@ -639,5 +688,55 @@ def test_the_axe_check_itself_finds_a_broken_page(browser: Any) -> None:
         page.set_content('<html><body><img src="x.png"><input type="text"><button></button></body></html>')
         ids = {v["id"] for v in axe_violations(page)}
         assert {"image-alt", "label", "button-name", "html-has-lang"} <= ids, ids
+    finally:
+        context.close()
+
+
+# ------------------------------------------------------------------------------ checklist per incident
+def test_checklist_starts_empty_for_each_incident(client: Any, auth: Any, engine: Any) -> None:
+    staff = auth("staff")
+    mgr = IncidentManager.for_engine(engine)
+    first = mgr.open(actor="staff:test")
+    r = client.post("/api/v1/checklist/calm", json={"done": True}, headers=staff)
+    assert r.status_code == 200
+    items = {i["id"]: i for i in client.get("/api/v1/checklist", headers=staff).get_json()["items"]}
+    assert items["calm"]["done"] is True
+    mgr.close_incident(first.id, actor="provider:test", reason="erledigt")
+    items = {i["id"]: i for i in client.get("/api/v1/checklist", headers=staff).get_json()["items"]}
+    assert items["calm"]["done"] is False                       # nothing carried over after closing
+    second = mgr.open(actor="staff:test")
+    body = client.get("/api/v1/checklist", headers=staff).get_json()
+    assert not any(i["done"] for i in body["items"])
+    immediate = next(c for c in body["checklists"] if c["id"] == "immediate")
+    assert immediate["done"] == 0
+    assert mgr.ticks(second) == {}                              # the incident page says 0/7 too
+
+
+@pytest.mark.parametrize(("lang", "foreign"), [
+    ("en", ("Vorfall", "gesperrt", "Geräte", "Zeitleiste", "erledigt", "Notiz", "keine", "getrennt", "Anfragen")),
+    ("de", (" done", "manual", "[open]", "isolated", "Isolate", "Timeline", "Devices", " none", "Report (")),
+])
+def test_each_language_stays_in_its_language(
+        browser: Any, base_url: str, tokens: dict[str, str], engine: Any, lang: str, foreign: tuple[str, ...]) -> None:
+    assert engine.isolate("ws03", actor="staff:test", reason="Verdacht", source="manual").outcome == "done"
+    inc = IncidentManager.for_engine(engine)
+    inc.sync()
+    current = inc.current()
+    assert current is not None
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, base_url, tokens["provider"], lang=lang)
+        for path in ("/", "/status", "/incidents", f"/incidents/{current.id}", "/policy"):
+            page.goto(f"{base_url}{path}")
+            page.wait_for_load_state("load")
+            if path in ("/", "/status"):
+                page.locator("#tile[data-code], #state[data-state]").first.wait_for()
+            # the policy document itself is data (names, drivers), not page text
+            text = page.evaluate("() => { const m = document.querySelector('main').cloneNode(true); "
+                                 "m.querySelectorAll('pre, code, textarea').forEach(e => e.remove()); "
+                                 "return m.innerText; }")
+            found = [w for w in foreign if w in text]
+            assert found == [], f"{path} ({lang}) shows {found}"
     finally:
         context.close()
