@@ -22,6 +22,7 @@ from api.idempotency import IdempotencyStore
 from api.ratelimit import RateLimiter
 from api.security import security_headers
 from controller.observer import StatusObserver
+from policies.context import state_dir as resolve_state_dir
 
 DEFAULTS: dict[str, Any] = {
     "state_dir": None,                # default: engine.policy.controller.state_dir
@@ -89,11 +90,7 @@ class Services:
 def _state_dir(engine: Any, config: dict[str, Any]) -> Path:
     if config.get("state_dir"):
         return Path(config["state_dir"])
-    base = getattr(engine, "base_dir", None)
-    configured = Path(engine.policy.controller.state_dir)
-    if not configured.is_absolute() and base is not None:
-        configured = Path(base) / configured
-    return configured
+    return resolve_state_dir(engine.policy, engine.base_dir)
 
 
 def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: Any = None) -> Flask:

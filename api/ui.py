@@ -15,6 +15,7 @@ from api.auth import PERMISSIONS
 from api.errors import ApiError
 from api.i18n import checklist, pick_lang, strings
 from api.security import CSRF_COOKIE, SESSION_COOKIE, Caller, check_csrf, ensure_csrf_cookie, identify, services
+from controller.checklists import provider_contact
 
 ui = Blueprint("ui", __name__)
 LANG_COOKIE = "notaus_lang"
@@ -38,8 +39,7 @@ def _page(template: str, caller: Caller | None, **extra: Any) -> Response:
     lang = _lang()
     t = strings(lang)
     policy = services().engine.policy
-    provider = policy.contacts.it_provider
-    provider_text = " ".join(x for x in (provider.name, provider.phone) if x) or t["provider_unknown"]
+    provider_text = provider_contact(policy)   # as the tick journals it (controller.checklists)
     perms = sorted(p for p, roles in PERMISSIONS.items() if caller and caller.role in roles)
     boot = {"lang": lang, "t": t, "checklist": checklist(lang, provider_text), "permissions": perms,
             "role": caller.role if caller else None, "practice": policy.practice}

@@ -28,7 +28,7 @@ from api.metrics import render_metrics
 from api.openapi import POLICY_PERMISSION, spec
 from api.security import identify, require, services
 from api.status_view import ServiceViewCache, build_status, isolations_view
-from controller.checklists import ITEMS
+from controller.checklists import ITEMS, provider_contact
 from policies.signing import MAX_BUNDLE_BYTES
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
@@ -160,8 +160,9 @@ def _checklist_state() -> list[dict[str, Any]]:
         if len(batch) < 1000:
             break
         after = batch[-1].seq
-    return [{"id": key, "de": de, "en": en, **ticks.get(key, {"done": False, "ts": None, "actor": None})}
-            for key, (de, en) in CHECKLIST.items()]
+    provider = provider_contact(services().engine.policy)
+    return [{"id": key, "de": ITEMS[key].text("de", provider), "en": ITEMS[key].text("en", provider),
+             **ticks.get(key, {"done": False, "ts": None, "actor": None})} for key in CHECKLIST]
 
 
 def _all_checklists() -> list[dict[str, Any]]:
@@ -169,7 +170,7 @@ def _all_checklists() -> list[dict[str, Any]]:
 
     ticks = {item["id"]: item for item in _all_ticks()}
     lang = "en" if request.args.get("lang") == "en" else "de"
-    return checklist_state(ticks, lang)
+    return checklist_state(ticks, lang, provider_contact(services().engine.policy))
 
 
 def _all_ticks() -> list[dict[str, Any]]:
@@ -308,7 +309,8 @@ def tick(item: str) -> tuple[Response, int]:
     body = json_body()
     done = field(body, "done", bool, default=True)
     note = field(body, "note", str, default="")
-    data: dict[str, Any] = {"item": item, "done": done, "text": ITEMS[item].de, "note": note}
+    text = ITEMS[item].text("de", provider_contact(services().engine.policy))   # what the tablet showed
+    data: dict[str, Any] = {"item": item, "done": done, "text": text, "note": note}
     incident = _open_incident_id()
     if incident:
         data["incident"] = incident

@@ -40,6 +40,7 @@ from drivers.base import (
     Unreachable,
 )
 from drivers.registry import driver_class
+from policies.context import state_dir as resolve_state_dir
 from policies.schema import Device, HostEntry, Policy
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,7 @@ class Engine:
     # ---------------------------------------------------------------------------- life cycle
     @classmethod
     def from_policy(cls, policy: Policy, base_dir: Path | None = None, *, open_devices: bool = True) -> Engine:
-        state_dir = Path(policy.controller.state_dir)
-        if not state_dir.is_absolute() and base_dir is not None:
-            state_dir = base_dir / state_dir
+        state_dir = resolve_state_dir(policy, base_dir)
         journal = Journal(state_dir / "journal.sqlite")
         state = StateStore(state_dir / "state.sqlite")
         drivers = {d.name: build_driver(d, base_dir) for d in policy.devices}

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from controller.locate import guard_from_driver, locate_mac
 from controller.results import Step
 from drivers.base import DriverError, Host, SwitchDriver
-from policies.schema import HostEntry, normalize_mac
+from drivers.mac import normalize_mac, safe_mac
+from policies.schema import HostEntry
 
 if TYPE_CHECKING:
     from controller.engine import Engine
@@ -168,10 +169,3 @@ class _LockedSwitch(SwitchDriver):
 
 
 
-def safe_mac(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return normalize_mac(value)
-    except ValueError:
-        return ""

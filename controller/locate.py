@@ -17,11 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import DriverError, SwitchDriver
+from drivers.mac import mac_or_raw
 
-
-def _norm(mac: str) -> str:
-    digits = "".join(c for c in mac.lower() if c in "0123456789abcdef")
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2)) if len(digits) == 12 else mac.lower()
+_norm = mac_or_raw   # the one normaliser (drivers.mac)
 
 
 @dataclass(frozen=True)

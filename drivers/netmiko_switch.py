@@ -38,20 +38,13 @@ from drivers.base import (
     SwitchDriver,
     Unreachable,
 )
+from drivers.mac import normalize_mac
 from drivers.switch_profiles import SwitchProfile, parse_macs, parse_ports, profile_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _RC_MARK = "__notaus_rc="
-
-
-def normalize_mac(value: str) -> str:
-    """Any vendor spelling (``aabb.ccdd.ee01``, ``aabbcc-ddee01``, ``AA:BB:..``) -> ``aa:bb:cc:dd:ee:01``."""
-    digits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
-    if len(digits) != 12:
-        raise ValueError(f"{value!r} is not a MAC address")
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 class NetmikoSwitchDriver(SwitchDriver):

@@ -16,15 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from drivers.mac import normalize_mac
+
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-
-
-def normalize_mac(value: str) -> str:
-    """``AA-BB-CC-DD-EE-01`` / ``aabb.ccdd.ee01`` -> ``aa:bb:cc:dd:ee:01``; ``ValueError`` otherwise."""
-    hexdigits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
-    if len(hexdigits) != 12 or not re.fullmatch(r"[0-9a-fA-F:.\-]+", value):
-        raise ValueError(f"{value!r} is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
-    return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))
 
 
 class Strict(BaseModel):
