@@ -23,9 +23,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from controller.sqlite import connect
+
+if TYPE_CHECKING:
+    from controller.engine import Engine
+    from controller.journal import Journal
+    from policies.schema import Policy
 
 Decision = Literal["isolated", "partial", "failed", "queued", "duplicate", "refused"]
 
@@ -123,7 +128,7 @@ class GateStore:
 class AgentGate:
     """Decide what happens to an agent's isolation request; independent of Flask."""
 
-    def __init__(self, policy: Any, journal: Any, engine: Any, store: GateStore) -> None:
+    def __init__(self, policy: Policy, journal: Journal, engine: Engine, store: GateStore) -> None:
         self.policy = policy
         self.journal = journal
         self.engine = engine
@@ -135,7 +140,7 @@ class AgentGate:
         return (entry.name if entry is not None else host.strip()), entry
 
     def _agent_may_auto(self, agent: str) -> bool:
-        agents = getattr(self.policy, "agents", {}) or {}
+        agents = self.policy.agents
         if agent in agents:
             return bool(agents[agent].auto_isolate)
         for cfg in agents.values():
@@ -145,10 +150,7 @@ class AgentGate:
 
     def _engine_isolations(self) -> dict[str, Any]:
         """What the engine holds isolated right now (desired state), whoever asked for it."""
-        state = getattr(self.engine, "state", None)
-        if state is None:
-            return {}
-        return dict(state.desired().get("isolations") or {})
+        return dict(self.engine.state.desired().get("isolations") or {})
 
     def _journal(self, kind: str, data: dict[str, Any], actor: str) -> None:
         self.journal.append(kind, data, actor=actor)

@@ -8,7 +8,12 @@ device calls.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from api.status_view import recent_detections
+
+if TYPE_CHECKING:
+    from api.app import Services
 
 
 def _esc(value: Any) -> str:
@@ -24,7 +29,7 @@ def _metric(lines: list[str], name: str, help_text: str, kind: str,
         lines.append(f"{name}{{{lab}}} {value:g}" if lab else f"{name} {value:g}")
 
 
-def render_metrics(svc: Any) -> str:
+def render_metrics(svc: Services) -> str:
     status = svc.status()
     engine = svc.engine
     lines: list[str] = []
@@ -53,14 +58,8 @@ def render_metrics(svc: Any) -> str:
     _metric(lines, "notaus_agent_requests_pending", "agent isolation requests waiting for approval", "gauge",
             [({}, float(len(svc.gate.pending())))])
     _metric(lines, "notaus_journal_entries", "entries in the tamper-evident journal", "gauge",
-            [({}, float(engine.journal.count() if hasattr(engine.journal, "count") else
-                        (engine.journal.head().seq if engine.journal.head() else 0)))])
-    getter = getattr(engine, "detections", None)
-    dets = list(getter()) if callable(getter) else []
-    by_level: Counter[str] = Counter()
-    for d in dets:
-        data = d if isinstance(d, dict) else getattr(d, "__dict__", {})
-        by_level[str(data.get("level") or data.get("severity") or "detection")] += 1
-    _metric(lines, "notaus_detections", "detections known to the engine, by level", "gauge",
+            [({}, float(engine.journal.count()))])
+    by_level: Counter[str] = Counter(str(d.get("band") or "detection") for d in recent_detections(engine.journal))
+    _metric(lines, "notaus_detections", "recent detections in the journal, by band (alert/isolate)", "gauge",
             [({"level": k}, float(v)) for k, v in sorted(by_level.items())] or [({"level": "detection"}, 0.0)])
     return "\n".join(lines) + "\n"

@@ -19,23 +19,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.auth import PERMISSIONS
+from api.auth import is_agent, permissions_of
 from api.errors import ApiError
 from api.guardrails import GateConflict
 from api.http import field, idempotent, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
 from api.openapi import POLICY_PERMISSION, spec
+from api.outcomes import outcome_body
 from api.security import identify, require, services
-from api.status_view import ServiceViewCache, build_status, isolations_view
+from api.status_view import ServiceViewCache, build_status, isolations_view, recent_detections
 from controller.checklists import ITEMS, provider_contact
+from controller.engine import Engine
+from policies.schema import Policy
 from policies.signing import MAX_BUNDLE_BYTES
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
 
 SERVICE_CACHE = "notaus.service_view"
-OUTCOME_STATUS = {"done": 200, "partial": 207, "failed": 207, "refused": 409}
 
 
 def _caller_actor() -> str:
@@ -60,11 +62,7 @@ def _invalidate() -> None:
 def _op_reply(result: Any) -> tuple[Response, int]:
     _invalidate()
     body = result.to_dict()
-    status = OUTCOME_STATUS.get(result.outcome, 207)
-    if status == 409:
-        body = {"error": "refused", "detail": result.message or _first_device_message(body) or
-                "The engine refused this operation.", **body}
-    return reply(body, status)
+    return reply(*outcome_body(body, result.outcome, result.message or _first_device_message(body)))
 
 
 def _first_device_message(body: dict[str, Any]) -> str:
@@ -85,7 +83,7 @@ def openapi() -> Response:
 def whoami() -> tuple[Response, int]:
     caller = identify()
     assert caller is not None
-    perms = sorted(p for p, roles in PERMISSIONS.items() if caller.role in roles)
+    perms = permissions_of(caller.role)
     return reply({"name": caller.name, "role": caller.role, "via": caller.via, "permissions": perms})
 
 
@@ -130,11 +128,7 @@ def journal() -> tuple[Response, int]:
 @v1.get("/detections")
 @require("status")
 def detections() -> tuple[Response, int]:
-    engine = services().engine
-    getter = getattr(engine, "detections", None)
-    items = list(getter()) if callable(getter) else []
-    return reply({"detections": [d if isinstance(d, dict) else getattr(d, "to_dict", lambda d=d: d)()
-                                 for d in items]})
+    return reply({"detections": recent_detections(services().engine.journal)})
 
 
 @v1.get("/approvals")
@@ -213,7 +207,7 @@ def panic() -> tuple[Response, int]:
     return _op_reply(result)
 
 
-def _profile_possible(engine: Any, profile: str) -> bool:
+def _profile_possible(engine: Engine, profile: str) -> bool:
     if profile not in engine.policy.profiles:
         return False
     try:
@@ -246,16 +240,11 @@ def isolate() -> tuple[Response, int]:
     caller = identify()
     assert caller is not None
     svc = services()
-    if caller.role == "agent":
+    if is_agent(caller.role):
         decision = svc.gate.request(host, agent=caller.name, reason=reason, source=source or caller.name,
                                     evidence=evidence)
         _invalidate()
-        body_out = decision.to_dict()
-        code = {"isolated": 200, "duplicate": 200, "queued": 202, "partial": 207, "failed": 207,
-                "refused": 409}[decision.decision]
-        if code == 409:
-            body_out = {"error": "refused", "detail": decision.detail, **body_out}
-        return reply(body_out, code)
+        return reply(*outcome_body(decision.to_dict(), decision.decision, decision.detail))
     result = svc.engine.isolate(host, actor=_caller_actor(), reason=reason, source=source or "manual",
                                 evidence=evidence)
     return _op_reply(result)
@@ -286,11 +275,7 @@ def decide(req_id: str) -> tuple[Response, int]:
         if decision == "approve":
             out = svc.gate.approve(req_id, actor=_caller_actor())
             _invalidate()
-            code = {"isolated": 200, "partial": 207, "failed": 207, "refused": 409}.get(out.decision, 200)
-            data = out.to_dict()
-            if code == 409:
-                data = {"error": "refused", "detail": out.detail, **data}
-            return reply(data, code)
+            return reply(*outcome_body(out.to_dict(), out.decision, out.detail))
         return reply({"decision": "rejected", "request": svc.gate.reject(req_id, actor=_caller_actor(),
                                                                          reason=reason)})
     except KeyError:
@@ -371,8 +356,8 @@ def put_policy() -> tuple[Response, int]:
         sched = svc.scheduler
         if sched is None:
             return
-        hook = getattr(sched, "on_policy_applied", None)
-        if callable(hook):
+        hook = sched.on_policy_applied
+        if hook is not None:
             hook(policy, version)
             reloaded.append(True)
         sched.sync_jobs(policy)
@@ -421,7 +406,7 @@ def get_policy() -> tuple[Response, int]:
     })
 
 
-def masked_policy(policy: Any) -> dict[str, Any]:
+def masked_policy(policy: Policy) -> dict[str, Any]:
     """The whole document as ``notaus policy show`` prints it: secrets and URL credentials masked."""
     from policies.cli import _masked
 
@@ -440,7 +425,7 @@ def _mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
-def policy_summary(policy: Any) -> dict[str, Any]:
+def policy_summary(policy: Policy) -> dict[str, Any]:
     """What a provider checks at a glance after an update; never a password."""
     provider, dpo = policy.contacts.it_provider, policy.contacts.data_protection_officer
     return {
@@ -457,8 +442,7 @@ def policy_summary(policy: Any) -> dict[str, Any]:
                       "policy_pull": bool(policy.schedules.policy_url),
                       "drill_cron": policy.schedules.drill_cron},
         "contacts": {"it_provider": " ".join(x for x in (provider.name, provider.phone) if x),
-                     "data_protection_officer": " ".join(x for x in (getattr(dpo, "name", None),
-                                                                     getattr(dpo, "phone", None)) if x)},
+                     "data_protection_officer": " ".join(x for x in (dpo.name, dpo.phone) if x)},
     }
 
 
