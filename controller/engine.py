@@ -33,6 +33,7 @@ from drivers.base import (
     Driver,
     DriverError,
     Host,
+    NotFound,
     NotSupported,
     RouterDriver,
     SwitchDriver,
@@ -58,6 +59,7 @@ def build_driver(device: Device, base_dir: Path | None = None) -> Driver:
     cls = driver_class(device.driver)
     options = device.model_dump(exclude={"name", "driver", "address", "port", "user", "password",
                                          "password_file", "password_env", "timeout"})
+    options.update(device.options)   # the driver's typed options (drivers.options) at the top level too
     return cls(device.name, device.address, port=device.port, user=device.user,
                password=device.resolve_password(base_dir), timeout=device.timeout, options=options)
 
@@ -331,12 +333,13 @@ class Engine:
         drv = self.switches()[name]
 
         def check() -> tuple[bool, str]:
-            for p in drv.ports():
-                if p.name == port:
-                    if vlan is not None:
-                        return p.vlan == vlan, f"port {port} in VLAN {p.vlan}"
-                    return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
-            return False, f"port {port} not reported by the switch"
+            try:
+                p = drv.port_state(port)   # the driver's cheapest read of one port (base: out of ports())
+            except NotFound:
+                return False, f"port {port} not reported by the switch"
+            if vlan is not None:
+                return p.vlan == vlan, f"port {port} in VLAN {p.vlan}"
+            return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
         return check
 
     # ---------------------------------------------------------------------------- panic
