@@ -45,6 +45,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident_deadline": frozenset({"provider", "admin"}),   # moves the legal 72-hour clock
 }
 
+#: who may read and replace the policy (provider, admin)
+POLICY_PERMISSION = "policy"
+#: read incidents, open one, notes, photos, checklist ticks, report drafts (staff, provider, admin)
+INCIDENT_PERMISSION = "incident"
+#: move the moment of knowledge, record the authority report as filed - the legal 72-hour clock (provider, admin)
+DEADLINE_PERMISSION = "incident_deadline"
+
 ENROLL_MINUTES = 30
 
 

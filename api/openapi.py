@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.auth import PERMISSIONS
+from api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, PERMISSIONS, POLICY_PERMISSION
 
 JSON = "application/json"
 
-#: who may read and replace the policy: the provider's roles. ``api.auth`` may name it ``policy``;
-#: until then it is the same role set as ``restore`` (provider, admin).
-POLICY_PERMISSION = "policy" if "policy" in PERMISSIONS else "restore"
-#: read incidents, open one, notes, photos, checklist ticks, report drafts: staff, provider, admin.
-#: ``api.auth`` may name it ``incident``; until then ``checklist`` holds the same roles.
-INCIDENT_PERMISSION = "incident" if "incident" in PERMISSIONS else "checklist"
-#: move the moment of knowledge, record the authority report as filed (the legal 72-hour clock):
-#: provider, admin. ``api.auth`` may name it ``incident_deadline``; until then ``restore``.
-DEADLINE_PERMISSION = "incident_deadline" if "incident_deadline" in PERMISSIONS else "restore"
+__all__ = ["DEADLINE_PERMISSION", "INCIDENT_PERMISSION", "POLICY_PERMISSION", "spec"]
 
 
 def _ref(name: str) -> dict[str, str]:

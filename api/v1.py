@@ -19,13 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.auth import is_agent, permissions_of
+from api.auth import POLICY_PERMISSION, is_agent, permissions_of
 from api.errors import ApiError
 from api.guardrails import GateConflict
 from api.http import field, idempotent, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
-from api.openapi import POLICY_PERMISSION, spec
+from api.openapi import spec
 from api.outcomes import outcome_body
 from api.security import identify, require, services
 from api.status_view import ServiceViewCache, build_status, isolations_view, recent_detections
