@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -21,7 +21,12 @@ from api.guardrails import AgentGate, GateStore
 from api.idempotency import IdempotencyStore
 from api.ratelimit import RateLimiter
 from api.security import security_headers
+from controller.engine import Engine
 from controller.observer import StatusObserver
+from policies.context import state_dir as resolve_state_dir
+
+if TYPE_CHECKING:
+    from controller.scheduler import Scheduler
 
 DEFAULTS: dict[str, Any] = {
     "state_dir": None,                # default: engine.policy.controller.state_dir
@@ -38,14 +43,14 @@ DEFAULTS: dict[str, Any] = {
 class Services:
     """Everything a request handler needs, stored in ``app.extensions["notaus"]``."""
 
-    engine: Any
+    engine: Engine
     tokens: TokenStore
     idempotency: IdempotencyStore
     gate: AgentGate
     agent_limiter: RateLimiter
     auth_fail_limiter: RateLimiter
     config: dict[str, Any]
-    scheduler: Any = None             # controller.scheduler.Scheduler when served; its status() for the UI
+    scheduler: Scheduler | None = None   # when served: its status() for the UI, its policy hooks
     observer: StatusObserver | None = None   # the one device observer, when ``status_observer_seconds`` > 0
     _status_lock: threading.Lock = field(default_factory=threading.Lock)
     _status_cache: tuple[float, dict[str, Any]] | None = None
@@ -86,17 +91,13 @@ class Services:
         self.gate.store.close()
 
 
-def _state_dir(engine: Any, config: dict[str, Any]) -> Path:
+def _state_dir(engine: Engine, config: dict[str, Any]) -> Path:
     if config.get("state_dir"):
         return Path(config["state_dir"])
-    base = getattr(engine, "base_dir", None)
-    configured = Path(engine.policy.controller.state_dir)
-    if not configured.is_absolute() and base is not None:
-        configured = Path(base) / configured
-    return configured
+    return resolve_state_dir(engine.policy, engine.base_dir)
 
 
-def create_app(engine: Any, *, config: dict[str, Any] | None = None, scheduler: Any = None) -> Flask:
+def create_app(engine: Engine, *, config: dict[str, Any] | None = None, scheduler: Scheduler | None = None) -> Flask:
     cfg = {**DEFAULTS, **(config or {})}
     state = _state_dir(engine, cfg)
     state.mkdir(parents=True, exist_ok=True)

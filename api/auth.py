@@ -45,11 +45,33 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incident_deadline": frozenset({"provider", "admin"}),   # moves the legal 72-hour clock
 }
 
+#: who may read and replace the policy (provider, admin)
+POLICY_PERMISSION = "policy"
+#: read incidents, open one, notes, photos, checklist ticks, report drafts (staff, provider, admin)
+INCIDENT_PERMISSION = "incident"
+#: move the moment of knowledge, record the authority report as filed - the legal 72-hour clock (provider, admin)
+DEADLINE_PERMISSION = "incident_deadline"
+
 ENROLL_MINUTES = 30
+
+
+#: roles that are programs, not people: they act only through the guardrails (api.guardrails), are
+#: rate-limited per token, and get no web page
+AGENT_ROLES: frozenset[str] = frozenset({"agent"})
 
 
 def allowed(role: str, permission: str) -> bool:
     return role in PERMISSIONS[permission]
+
+
+def permissions_of(role: str | None) -> list[str]:
+    """Every permission ``role`` holds, sorted (for ``whoami`` and the UI's buttons)."""
+    return sorted(p for p, roles in PERMISSIONS.items() if role in roles)
+
+
+def is_agent(role: str | None) -> bool:
+    """True for a program's token (see :data:`AGENT_ROLES`)."""
+    return role in AGENT_ROLES
 
 
 def hash_token(token: str) -> str:

@@ -8,34 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from controller.checklists import ITEMS, TABLET
+
 LANGS: tuple[str, ...] = ("de", "en")
 
-#: checklist item id -> (de, en). Order is the order on screen. ``{provider_phone}`` is filled in.
-CHECKLIST: dict[str, tuple[str, str]] = {
-    "calm": ("Ruhe bewahren, alle Mitarbeiter informieren, Dokumentation beginnen.",
-             "Stay calm, inform all staff, start writing down what happened."),
-    "no-admin": ("Keine Anmeldung an betroffenen oder verdächtigen Geräten mit Administratorrechten!",
-                 "Do not log in with administrator rights on affected or suspicious machines!"),
-    "disconnect": ("Alle betroffenen oder verdächtigen Geräte vom Netzwerk trennen "
-                   "(Datenkabel am Gerät ziehen, WLAN abschalten).",
-                   "Disconnect every affected or suspicious machine from the network "
-                   "(pull the network cable at the machine, switch WLAN off)."),
-    "power-off": ("Wenn noch nicht alle Daten verschlüsselt sind: Gerät hart ausschalten "
-                  "(Netzstecker am Gerät ziehen, bei Laptops Ausschaltknopf ca. 5 Sekunden drücken).",
-                  "If not everything is encrypted yet: power the machine off hard "
-                  "(pull the plug at the machine; laptops: hold the power button for about 5 seconds)."),
-    "ups": ("Achtung USV: bei Servern die Stromversorgung von der USV zum Server trennen, "
-            "nicht vom Stromnetz zur USV.",
-            "Mind the UPS: on servers disconnect the power between UPS and server, "
-            "not between wall socket and UPS."),
-    "call-provider": ("IT-Dienstleister anrufen: {provider}",
-                      "Call the IT provider: {provider}"),
-    "police": ("Kein Lösegeld zahlen. Anzeige bei der Polizei erstatten.",
-               "Do not pay a ransom. Report the crime to the police."),
-    "report-72h": ("Meldung an die Datenschutzbehörde (Landesbeauftragte für Datenschutz) "
-                   "binnen 72 Stunden nach Kenntnis.",
-                   "Report to the data protection authority within 72 hours of becoming aware."),
-}
+#: the tablet's checklist, item id -> (de, en), in screen order: the one catalogue's items
+#: (``controller.checklists``), so a tick journals the text the tablet showed. ``{provider}`` is filled in.
+CHECKLIST: dict[str, tuple[str, str]] = {key: (ITEMS[key].de, ITEMS[key].en) for key in TABLET}
 
 #: The glossary every string below keeps to (German / English):
 #: *trennen* / *disconnect*: the practice from the internet (router: WAN, WLAN);
@@ -272,5 +251,4 @@ def strings(lang: str) -> dict[str, str]:
 
 
 def checklist(lang: str, provider: str) -> list[dict[str, str]]:
-    idx = 1 if lang == "en" else 0
-    return [{"id": key, "text": pair[idx].format(provider=provider)} for key, pair in CHECKLIST.items()]
+    return [{"id": key, "text": ITEMS[key].text(lang, provider)} for key in CHECKLIST]

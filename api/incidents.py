@@ -36,11 +36,10 @@ from flask import Blueprint, Response, g, jsonify, make_response, redirect, rend
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.auth import allowed
+from api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, allowed
 from api.errors import ApiError
 from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import strings
-from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION
 from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
 from api.ui_words import event_detail, event_word, incident_title, local_time, value_word
 from controller.checklists import CHECKLISTS, ITEMS

@@ -8,7 +8,10 @@ device calls.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.app import Services
 
 
 def _esc(value: Any) -> str:
@@ -24,7 +27,7 @@ def _metric(lines: list[str], name: str, help_text: str, kind: str,
         lines.append(f"{name}{{{lab}}} {value:g}" if lab else f"{name} {value:g}")
 
 
-def render_metrics(svc: Any) -> str:
+def render_metrics(svc: Services) -> str:
     status = svc.status()
     engine = svc.engine
     lines: list[str] = []

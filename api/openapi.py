@@ -8,19 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.auth import PERMISSIONS
+from api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, PERMISSIONS, POLICY_PERMISSION
+from api.models import component_schemas
 
 JSON = "application/json"
 
-#: who may read and replace the policy: the provider's roles. ``api.auth`` may name it ``policy``;
-#: until then it is the same role set as ``restore`` (provider, admin).
-POLICY_PERMISSION = "policy" if "policy" in PERMISSIONS else "restore"
-#: read incidents, open one, notes, photos, checklist ticks, report drafts: staff, provider, admin.
-#: ``api.auth`` may name it ``incident``; until then ``checklist`` holds the same roles.
-INCIDENT_PERMISSION = "incident" if "incident" in PERMISSIONS else "checklist"
-#: move the moment of knowledge, record the authority report as filed (the legal 72-hour clock):
-#: provider, admin. ``api.auth`` may name it ``incident_deadline``; until then ``restore``.
-DEADLINE_PERMISSION = "incident_deadline" if "incident_deadline" in PERMISSIONS else "restore"
+__all__ = ["DEADLINE_PERMISSION", "INCIDENT_PERMISSION", "POLICY_PERMISSION", "spec"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -56,22 +49,9 @@ def _op_responses() -> dict[str, Any]:
             **{k: v for k, v in WRITE_ERRORS.items() if k != "409"}}
 
 
+#: hand-written components; those of api.models (status pieces, operation results, request bodies)
+#: are generated from their pydantic models and added below
 SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error", "detail"],
-              "properties": {"error": {"type": "string"}, "detail": {"type": "string"}}},
-    "Warning": {"type": "object", "required": ["code", "de", "en"],
-                "properties": {"code": {"type": "string"}, "de": {"type": "string"}, "en": {"type": "string"}}},
-    "DeviceResult": {"type": "object", "required": ["device", "action", "outcome"], "properties": {
-        "device": {"type": "string"}, "action": {"type": "string"},
-        "outcome": {"enum": ["done", "failed", "unverified", "not_supported", "skipped"]},
-        "message": {"type": "string"}, "target": {"type": "string"}, "host": {"type": "string"},
-        "detail": {"type": "string"}, "error_kind": {"type": "string"}, "seconds": {"type": "number"}}},
-    "OperationResult": {"type": "object", "required": ["operation", "outcome", "devices", "exit_code"], "properties": {
-        "operation": {"type": "string"}, "outcome": {"enum": ["done", "partial", "failed", "refused"]},
-        "devices": {"type": "array", "items": _ref("DeviceResult")},
-        "warnings": {"type": "array", "items": _ref("Warning")},
-        "message": {"type": "string"}, "seconds": {"type": "number"}, "data": {"type": "object"},
-        "exit_code": {"type": "integer"}}},
     "Refused": {"allOf": [_ref("Error"), {"type": "object", "properties": {
         "outcome": {"const": "refused"}}}]},
     "Plan": {"type": "object", "required": ["profile", "steps", "warnings"], "properties": {
@@ -82,23 +62,6 @@ SCHEMAS: dict[str, Any] = {
                                                        "required": ["plan", "warnings", "profile"], "properties": {
         "profile": {"type": "string"}, "plan": _ref("Plan"), "warnings": {"type": "array", "items": _ref("Warning")},
         "keep_phones_available": {"type": "boolean"}}}]},
-    "Device": {"type": "object", "required": ["name", "reachable"], "properties": {
-        "name": {"type": "string"}, "driver": {"type": "string"}, "reachable": {"type": "boolean"},
-        "wan": {"type": "string"}, "wlan": {"type": "string"},
-        "blocked_hosts": {"type": "array", "items": {"type": "string"}},
-        "ports_down": {"type": "array", "items": {"type": "string"}}, "error": {"type": "string"},
-        "observed_at": {"type": "string"}, "age_seconds": {"type": "number"}, "stale": {"type": "boolean"}}},
-    "Observation": {"type": "object", "required": ["source", "taken_at", "age_seconds", "stale"], "properties": {
-        "source": {"enum": ["observer"]}, "taken_at": {"type": "string"}, "age_seconds": {"type": "number"},
-        "interval_seconds": {"type": "number"}, "stale_after_seconds": {"type": "number"},
-        "stale": {"type": "boolean"}, "stale_devices": {"type": "array", "items": {"type": "string"}},
-        "running": {"type": "boolean"}}},
-    "Isolation": {"type": "object", "required": ["host"], "properties": {
-        "host": {"type": "string"}, "ip": {"type": ["string", "null"]}, "mac": {"type": ["string", "null"]},
-        "reason": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
-        "since": {"type": ["string", "null"]}, "verified": {"type": "boolean"},
-        "methods": {"type": "array", "items": {"type": "string"}},
-        "auto_release_at": {"type": ["string", "null"]}}},
     "AgentRequest": {"type": "object", "required": ["id", "host", "agent", "status", "created"], "properties": {
         "id": {"type": "string"}, "host": {"type": "string"}, "agent": {"type": "string"},
         "reason": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
@@ -233,6 +196,7 @@ INCIDENT_SCHEMAS: dict[str, Any] = {
         "incident": {"type": "string"}, "seq": {"type": "integer"}, "ts": {"type": "string"}}},
 }
 SCHEMAS.update(INCIDENT_SCHEMAS)
+SCHEMAS.update(component_schemas())
 
 
 def _incident_paths() -> dict[str, Any]:
@@ -410,19 +374,14 @@ def spec() -> dict[str, Any]:
             "/api/v1/panic": {"post": {
                 "summary": "cut the practice off the internet. " + _roles("panic"),
                 "parameters": [IDEMPOTENCY],
-                "requestBody": {"required": False, "content": {JSON: {"schema": {
-                    "type": "object", "properties": {"profile": {"enum": ["full", "keep-phones"]},
-                                                     "confirm": {"type": "boolean"}}}}}},
+                "requestBody": {"required": False, "content": {JSON: {"schema": _ref("PanicRequest")}}},
                 "responses": {**_op_responses(),
                               "428": _ok("not confirmed: the plan and what stops working",
                                          _ref("ConfirmationRequired"))}}},
             "/api/v1/restore": {"post": {
                 "summary": "staged restore: wan, hosts or all. " + _roles("restore"),
                 "parameters": [IDEMPOTENCY],
-                "requestBody": {"required": True, "content": {JSON: {"schema": {
-                    "type": "object", "required": ["reason"], "properties": {
-                        "reason": {"type": "string", "minLength": 1, "maxLength": 500},
-                        "stage": {"enum": ["wan", "hosts", "all"]}}}}}},
+                "requestBody": {"required": True, "content": {JSON: {"schema": _ref("RestoreRequest")}}},
                 "responses": _op_responses()}},
             "/api/v1/isolations": {
                 "get": {"summary": "isolated machines and queued agent requests. " + _roles("status"),
@@ -436,12 +395,7 @@ def spec() -> dict[str, Any]:
                 "post": {"summary": ("isolate a machine. Agents go through the guardrails: 200 isolated or "
                                      "duplicate, 202 queued for approval, 409 refused. " + _roles("isolate")),
                          "parameters": [IDEMPOTENCY],
-                         "requestBody": {"required": True, "content": {JSON: {"schema": {
-                             "type": "object", "required": ["host"], "properties": {
-                                 "host": {"type": "string", "minLength": 1, "maxLength": 200},
-                                 "reason": {"type": "string", "maxLength": 500},
-                                 "source": {"type": "string", "maxLength": 500},
-                                 "evidence": {"type": "object"}}}}}},
+                         "requestBody": {"required": True, "content": {JSON: {"schema": _ref("IsolateRequest")}}},
                          "responses": {**_op_responses(),
                                        "200": _ok("isolated (or duplicate for agents)",
                                                   {"oneOf": [_ref("OperationResult"), _ref("GateDecision")]}),

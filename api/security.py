@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
 
-from api.auth import allowed
+from api.auth import allowed, is_agent
 from api.errors import ApiError
 
 SESSION_COOKIE = "notaus_session"
@@ -96,7 +96,7 @@ def require(permission: str) -> Callable[[F], F]:
                                     "Ask the IT provider.")
             if caller.via == "cookie" and request.method not in SAFE_METHODS:
                 check_csrf()
-            if caller.role == "agent":
+            if is_agent(caller.role):
                 wait = services().agent_limiter.hit(caller.name)
                 if wait is not None:
                     raise ApiError(429, "Too many requests from this agent; retry later.",

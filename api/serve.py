@@ -9,11 +9,17 @@ from __future__ import annotations
 import ssl
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from api.app import create_app
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from controller.engine import Engine
+    from controller.scheduler import Scheduler
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -32,7 +38,7 @@ def ssl_context(cert: str | Path, key: str | Path) -> ssl.SSLContext:
     return ctx
 
 
-def start_server(engine: Any, listen: str = "127.0.0.1:0", *, cert: str | Path | None = None,
+def start_server(engine: Engine, listen: str = "127.0.0.1:0", *, cert: str | Path | None = None,
                  key: str | Path | None = None, config: dict[str, Any] | None = None,
                  app: Any = None) -> tuple[BaseWSGIServer, threading.Thread]:
     """Start a threaded server in a daemon thread; ``server.server_port`` is the bound port."""
@@ -45,8 +51,8 @@ def start_server(engine: Any, listen: str = "127.0.0.1:0", *, cert: str | Path |
     return server, thread
 
 
-def serve(engine: Any, listen: str, cert: str | Path | None = None, key: str | Path | None = None,
-          config: dict[str, Any] | None = None, scheduler: Any = None, app: Any = None) -> None:
+def serve(engine: Engine, listen: str, cert: str | Path | None = None, key: str | Path | None = None,
+          config: dict[str, Any] | None = None, scheduler: Scheduler | None = None, app: Flask | None = None) -> None:
     """Serve until interrupted (blocking). TLS when both ``cert`` and ``key`` are given."""
     if bool(cert) != bool(key):
         raise ValueError("give both --cert and --key (or neither)")

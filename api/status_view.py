@@ -18,7 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from api.guardrails import AgentGate
+    from controller.engine import Engine
+    from controller.journal import Journal
+    from controller.scheduler import Scheduler
+    from policies.schema import Policy
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +79,7 @@ HEALTH_DEFAULT = (
     "Tell the IT provider ({provider}); `notaus doctor` shows the cause.")
 
 
-def isolations_view(status: dict[str, Any], gate: Any | None = None) -> list[dict[str, Any]]:
+def isolations_view(status: dict[str, Any], gate: AgentGate | None = None) -> list[dict[str, Any]]:
     items = [dict(i) for i in status.get("isolations") or []]
     if gate is not None:
         due = {r["host"]: r.get("release_due") for r in gate.active()}
@@ -81,7 +88,7 @@ def isolations_view(status: dict[str, Any], gate: Any | None = None) -> list[dic
     return items
 
 
-def build_status(status: dict[str, Any], gate: Any, policy: Any,
+def build_status(status: dict[str, Any], gate: AgentGate, policy: Policy,
                  service: dict[str, Any] | None = None) -> dict[str, Any]:
     out = dict(status)
     out["state_code"] = STATE_CODES.get(str(status.get("state")), "unknown")
@@ -163,12 +170,12 @@ def _hhmm(ts: str) -> str:
     return _parse(ts).astimezone().strftime("%H:%M")
 
 
-def _provider_text(policy: Any) -> str:
+def _provider_text(policy: Policy) -> str:
     p = policy.contacts.it_provider
     return " ".join(x for x in (p.name, p.phone) if x) or "Telefonnummer siehe Richtlinie"
 
 
-def health_warnings(results: list[dict[str, Any]], policy: Any) -> list[dict[str, Any]]:
+def health_warnings(results: list[dict[str, Any]], policy: Policy) -> list[dict[str, Any]]:
     """Failed device checks as banners: what is wrong and what to do, in both languages."""
     provider = _provider_text(policy)
     out = []
@@ -206,7 +213,7 @@ def _drift_text(what: str, target: str, outcome: str, at: str) -> tuple[str, str
     return f"{de_what} – {de_fix} ({hhmm})", f"{en_what} – {en_fix} ({hhmm})"
 
 
-def drift_events(journal: Any, now: datetime | None = None) -> list[dict[str, Any]]:
+def drift_events(journal: Journal, now: datetime | None = None) -> list[dict[str, Any]]:
     """Recent drifts the enforcement found and what re-applying them gave, newest first.
 
     Read from the journal (``drift`` and the following ``device.result`` of operation ``enforce``),
@@ -246,6 +253,19 @@ def drift_events(journal: Any, now: datetime | None = None) -> list[dict[str, An
     return out
 
 
+#: how many of the latest findings ``/api/v1/detections`` and ``/metrics`` show
+DETECTIONS_MAX = 200
+
+
+def recent_detections(journal: Journal, limit: int = DETECTIONS_MAX) -> list[dict[str, Any]]:
+    """The latest findings the detection journaled (kind ``detection``, from any process), oldest first."""
+    head = journal.head()
+    if head is None:
+        return []
+    entries = journal.entries(after=max(0, head.seq - DRIFT_SCAN), limit=DRIFT_SCAN, kind="detection")
+    return [{**e.data, "seq": e.seq, "ts": e.ts} for e in entries if e.kind == "detection"][-limit:]
+
+
 def drill_view(record: dict[str, Any] | None, now: datetime | None = None) -> dict[str, Any] | None:
     if not record or not record.get("until"):
         return None
@@ -259,7 +279,7 @@ def drill_view(record: dict[str, Any] | None, now: datetime | None = None) -> di
             "text_en": f"DRILL running: the practice is disconnected for practice. Automatic restore at {hhmm}."}
 
 
-def incident_view(engine: Any) -> dict[str, Any] | None:
+def incident_view(engine: Engine) -> dict[str, Any] | None:
     """The open incident and its 72-hour reporting countdown (``None`` if none is open)."""
     from controller.incident import IncidentManager
     from controller.reporting import countdown
@@ -283,7 +303,7 @@ def _job_errors(sched_status: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def service_view(engine: Any, scheduler: Any | None) -> dict[str, Any]:
+def service_view(engine: Engine, scheduler: Scheduler | None) -> dict[str, Any]:
     """What the background jobs know, for the status document (see the module docstring)."""
     from controller.scheduler import DRILL_KEY
 
@@ -298,8 +318,7 @@ def service_view(engine: Any, scheduler: Any | None) -> dict[str, Any]:
         results = list(health.get("warnings") or [])
         checked_at = health.get("last_run")
     else:   # no scheduler in this process (or not run yet): the engine's last own checks
-        snapshot = getattr(engine, "health_snapshot", None)
-        results = list(snapshot().values()) if callable(snapshot) else []
+        results = list(engine.health_snapshot().values())
         checked_at = None
     warnings = health_warnings(results, engine.policy)
     enforce = sched.get("enforce") or {}
@@ -334,7 +353,7 @@ class ServiceViewCache:
         self._lock = threading.Lock()
         self._value: tuple[float, dict[str, Any]] | None = None
 
-    def get(self, engine: Any, scheduler: Any | None, ttl: float) -> dict[str, Any]:
+    def get(self, engine: Engine, scheduler: Scheduler | None, ttl: float) -> dict[str, Any]:
         if ttl > 0:
             cached = self._value
             if cached is not None and time.monotonic() - cached[0] < ttl:

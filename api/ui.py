@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from api.auth import PERMISSIONS
+from api.auth import is_agent, permissions_of
 from api.errors import ApiError
 from api.i18n import checklist, pick_lang, strings
 from api.security import CSRF_COOKIE, SESSION_COOKIE, Caller, check_csrf, ensure_csrf_cookie, identify, services
 from api.ui_words import staff_facts
+from controller.checklists import provider_contact
 
 ui = Blueprint("ui", __name__)
 LANG_COOKIE = "notaus_lang"
@@ -40,9 +41,8 @@ def _page(template: str, caller: Caller | None, **extra: Any) -> Response:
     lang = _lang()
     t = strings(lang)
     policy = services().engine.policy
-    provider = policy.contacts.it_provider
-    provider_text = " ".join(x for x in (provider.name, provider.phone) if x) or t["provider_unknown"]
-    perms = sorted(p for p, roles in PERMISSIONS.items() if caller and caller.role in roles)
+    provider_text = provider_contact(policy)   # as the tick journals it (controller.checklists)
+    perms = permissions_of(caller.role if caller else None)
     boot = {"lang": lang, "t": t, "checklist": checklist(lang, provider_text), "permissions": perms,
             "role": caller.role if caller else None, "practice": policy.practice,
             **(staff_facts(policy) if caller else {})}
@@ -64,7 +64,7 @@ def _set_session(resp: Response, token: str) -> None:
 @ui.get("/")
 def index() -> Response:
     caller = _caller()
-    if caller is None or caller.role == "agent":
+    if caller is None or is_agent(caller.role):
         return _page("login.html", None, error=None, next_url="/")
     return _page("index.html", caller)
 
@@ -77,7 +77,7 @@ def favicon() -> Response:
 @ui.get("/status")
 def status_page() -> Response:
     caller = _caller()
-    if caller is None or caller.role == "agent":
+    if caller is None or is_agent(caller.role):
         return _page("login.html", None, error=None, next_url="/status")
     return _page("status.html", caller)
 

@@ -19,23 +19,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.auth import PERMISSIONS
+from api.auth import POLICY_PERMISSION, is_agent, permissions_of
 from api.errors import ApiError
 from api.guardrails import GateConflict
 from api.http import field, idempotent, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
-from api.openapi import POLICY_PERMISSION, spec
+from api.openapi import spec
+from api.outcomes import outcome_body
 from api.security import identify, require, services
 from api.status_view import ServiceViewCache, build_status, isolations_view
-from controller.checklists import ITEMS
+from controller.checklists import ITEMS, provider_contact
+from controller.engine import Engine
+from policies.schema import Policy
 from policies.signing import MAX_BUNDLE_BYTES
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
 
 SERVICE_CACHE = "notaus.service_view"
-OUTCOME_STATUS = {"done": 200, "partial": 207, "failed": 207, "refused": 409}
 
 
 def _caller_actor() -> str:
@@ -60,11 +62,7 @@ def _invalidate() -> None:
 def _op_reply(result: Any) -> tuple[Response, int]:
     _invalidate()
     body = result.to_dict()
-    status = OUTCOME_STATUS.get(result.outcome, 207)
-    if status == 409:
-        body = {"error": "refused", "detail": result.message or _first_device_message(body) or
-                "The engine refused this operation.", **body}
-    return reply(body, status)
+    return reply(*outcome_body(body, result.outcome, result.message or _first_device_message(body)))
 
 
 def _first_device_message(body: dict[str, Any]) -> str:
@@ -85,7 +83,7 @@ def openapi() -> Response:
 def whoami() -> tuple[Response, int]:
     caller = identify()
     assert caller is not None
-    perms = sorted(p for p, roles in PERMISSIONS.items() if caller.role in roles)
+    perms = permissions_of(caller.role)
     return reply({"name": caller.name, "role": caller.role, "via": caller.via, "permissions": perms})
 
 
@@ -155,9 +153,10 @@ def checklist_state() -> tuple[Response, int]:
 
 
 def _checklist_state() -> list[dict[str, Any]]:
-    ticks = {t["id"]: t for t in _all_ticks()}
-    return [{"id": key, "de": de, "en": en, **ticks.get(key, {"done": False, "ts": None, "actor": None})}
-            for key, (de, en) in CHECKLIST.items()]
+    ticks = {t["id"]: t for t in _all_ticks()}    # this incident's ticks only (api.checklist_scope)
+    provider = provider_contact(services().engine.policy)
+    return [{"id": key, "de": ITEMS[key].text("de", provider), "en": ITEMS[key].text("en", provider),
+             **ticks.get(key, {"done": False, "ts": None, "actor": None})} for key in CHECKLIST]
 
 
 def _all_checklists() -> list[dict[str, Any]]:
@@ -165,7 +164,7 @@ def _all_checklists() -> list[dict[str, Any]]:
 
     ticks = {item["id"]: item for item in _all_ticks()}
     lang = "en" if request.args.get("lang") == "en" else "de"
-    return checklist_state(ticks, lang)
+    return checklist_state(ticks, lang, provider_contact(services().engine.policy))
 
 
 def _all_ticks() -> list[dict[str, Any]]:
@@ -213,7 +212,7 @@ def panic() -> tuple[Response, int]:
     return _op_reply(result)
 
 
-def _profile_possible(engine: Any, profile: str) -> bool:
+def _profile_possible(engine: Engine, profile: str) -> bool:
     if profile not in engine.policy.profiles:
         return False
     try:
@@ -246,16 +245,11 @@ def isolate() -> tuple[Response, int]:
     caller = identify()
     assert caller is not None
     svc = services()
-    if caller.role == "agent":
+    if is_agent(caller.role):
         decision = svc.gate.request(host, agent=caller.name, reason=reason, source=source or caller.name,
                                     evidence=evidence)
         _invalidate()
-        body_out = decision.to_dict()
-        code = {"isolated": 200, "duplicate": 200, "queued": 202, "partial": 207, "failed": 207,
-                "refused": 409}[decision.decision]
-        if code == 409:
-            body_out = {"error": "refused", "detail": decision.detail, **body_out}
-        return reply(body_out, code)
+        return reply(*outcome_body(decision.to_dict(), decision.decision, decision.detail))
     result = svc.engine.isolate(host, actor=_caller_actor(), reason=reason, source=source or "manual",
                                 evidence=evidence)
     return _op_reply(result)
@@ -286,11 +280,7 @@ def decide(req_id: str) -> tuple[Response, int]:
         if decision == "approve":
             out = svc.gate.approve(req_id, actor=_caller_actor())
             _invalidate()
-            code = {"isolated": 200, "partial": 207, "failed": 207, "refused": 409}.get(out.decision, 200)
-            data = out.to_dict()
-            if code == 409:
-                data = {"error": "refused", "detail": out.detail, **data}
-            return reply(data, code)
+            return reply(*outcome_body(out.to_dict(), out.decision, out.detail))
         return reply({"decision": "rejected", "request": svc.gate.reject(req_id, actor=_caller_actor(),
                                                                          reason=reason)})
     except KeyError:
@@ -309,7 +299,8 @@ def tick(item: str) -> tuple[Response, int]:
     body = json_body()
     done = field(body, "done", bool, default=True)
     note = field(body, "note", str, default="")
-    data: dict[str, Any] = {"item": item, "done": done, "text": ITEMS[item].de, "note": note}
+    text = ITEMS[item].text("de", provider_contact(services().engine.policy))   # what the tablet showed
+    data: dict[str, Any] = {"item": item, "done": done, "text": text, "note": note}
     incident = _open_incident_id()
     if incident:
         data["incident"] = incident
@@ -370,8 +361,8 @@ def put_policy() -> tuple[Response, int]:
         sched = svc.scheduler
         if sched is None:
             return
-        hook = getattr(sched, "on_policy_applied", None)
-        if callable(hook):
+        hook = sched.on_policy_applied
+        if hook is not None:
             hook(policy, version)
             reloaded.append(True)
         sched.sync_jobs(policy)
@@ -420,7 +411,7 @@ def get_policy() -> tuple[Response, int]:
     })
 
 
-def masked_policy(policy: Any) -> dict[str, Any]:
+def masked_policy(policy: Policy) -> dict[str, Any]:
     """The whole document as ``notaus policy show`` prints it: secrets and URL credentials masked."""
     from policies.cli import _masked
 
@@ -439,7 +430,7 @@ def _mask_url(url: str) -> str:
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
-def policy_summary(policy: Any) -> dict[str, Any]:
+def policy_summary(policy: Policy) -> dict[str, Any]:
     """What a provider checks at a glance after an update; never a password."""
     provider, dpo = policy.contacts.it_provider, policy.contacts.data_protection_officer
     return {
@@ -456,8 +447,7 @@ def policy_summary(policy: Any) -> dict[str, Any]:
                       "policy_pull": bool(policy.schedules.policy_url),
                       "drill_cron": policy.schedules.drill_cron},
         "contacts": {"it_provider": " ".join(x for x in (provider.name, provider.phone) if x),
-                     "data_protection_officer": " ".join(x for x in (getattr(dpo, "name", None),
-                                                                     getattr(dpo, "phone", None)) if x)},
+                     "data_protection_officer": " ".join(x for x in (dpo.name, dpo.phone) if x)},
     }
 
 

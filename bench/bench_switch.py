@@ -33,7 +33,7 @@ PORT_SNMP = "ws1"
 
 def down_verified(driver: SwitchDriver, port: str) -> None:
     driver.port_down(port)
-    state = driver.port_state(port)  # type: ignore[attr-defined]
+    state = driver.port_state(port)
     if state.admin_up:
         raise DriverError(f"read-back says {port} is still up")
 

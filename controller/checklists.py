@@ -21,8 +21,12 @@ class Item:
     de: str
     en: str
 
-    def text(self, lang: str) -> str:
-        return self.en if lang == "en" else self.de
+    def text(self, lang: str, provider: str = "") -> str:
+        """The wording in ``lang``; ``{provider}`` (the IT provider's name and phone) filled in or left out."""
+        raw = self.en if lang == "en" else self.de
+        if "{provider}" not in raw:
+            return raw
+        return raw.replace("{provider}", provider) if provider else raw.replace(" ({provider})", "")
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,10 @@ CHECKLISTS: tuple[Checklist, ...] = (
              "Servers with a UPS: disconnect the power between UPS and server, not between wall and UPS."),
         Item("cut-internet", "Im Zweifel komplette Praxis vom Internet trennen (Festnetztelefon fällt ggf. aus).",
              "If in doubt, disconnect the whole practice from the internet (the landline may drop too)."),
-        Item("call-provider", "Mit dem IT-Dienstleister abstimmen, ob dieser oder ein spezieller IT-Forensiker "
-                              "die weitere Arbeit übernimmt.",
-             "Agree with the IT provider whether they or a specialised forensic examiner take over."),
+        Item("call-provider", "IT-Dienstleister anrufen ({provider}) und abstimmen, ob dieser oder ein spezieller "
+                              "IT-Forensiker die weitere Arbeit übernimmt.",
+             "Call the IT provider ({provider}) and agree whether they or a specialised forensic examiner "
+             "take over."),
     )),
     Checklist("restoration", "3.5.2", "provider", "Wiederherstellungsmaßnahmen (IT-Dienstleister)",
               "Restoration measures (IT provider)", (
@@ -116,6 +121,16 @@ CHECKLISTS: tuple[Checklist, ...] = (
 )
 
 ITEMS: dict[str, Item] = {item.id: item for cl in CHECKLISTS for item in cl.items}
+#: the staff tablet's short list (``api/i18n.py``), in screen order; its wording is the items' above,
+#: so what a tick journals is what the tablet showed
+TABLET: tuple[str, ...] = ("calm", "no-admin", "disconnect", "power-off", "ups", "call-provider", "police",
+                           "report-72h")
+
+
+def provider_contact(policy: Any) -> str:
+    """The IT provider's name and phone as checklists show them ("" if the policy names neither)."""
+    p = policy.contacts.it_provider
+    return " ".join(x for x in (p.name, p.phone) if x)
 ITEM_LIST: dict[str, str] = {item.id: cl.id for cl in CHECKLISTS for item in cl.items}
 
 
@@ -123,14 +138,14 @@ def known(item_id: str) -> bool:
     return item_id in ITEMS
 
 
-def checklist_state(ticks: dict[str, dict[str, Any]], lang: str = "de") -> list[dict[str, Any]]:
+def checklist_state(ticks: dict[str, dict[str, Any]], lang: str = "de", provider: str = "") -> list[dict[str, Any]]:
     """Every checklist with each item's last tick (``ticks``: item id -> {"done", "ts", "actor"})."""
     out = []
     for cl in CHECKLISTS:
         items = []
         for item in cl.items:
             t = ticks.get(item.id, {})
-            items.append({"id": item.id, "text": item.text(lang), "done": bool(t.get("done")),
+            items.append({"id": item.id, "text": item.text(lang, provider), "done": bool(t.get("done")),
                           "ts": t.get("ts"), "actor": t.get("actor"), "note": t.get("note", "")})
         out.append({"id": cl.id, "chapter": cl.chapter, "audience": cl.audience, "title": cl.title(lang),
                     "items": items, "done": sum(1 for i in items if i["done"]), "total": len(items)})

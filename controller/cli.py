@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from policies import context
 from policies.loader import PolicyError, load_policy
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
@@ -35,10 +36,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def config_path(args: argparse.Namespace) -> Path:
-    path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
-    if not path:
-        raise PolicyError([])  # handled by caller with a clear message
-    return Path(path)
+    return context.config_path(args)  # no policy given -> PolicyError([]), explained by main()
 
 
 def effective_policy(path: Path) -> Any:
@@ -69,7 +67,7 @@ def emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[], None
 
 
 def _lang(args: argparse.Namespace) -> str:
-    return getattr(args, "lang", None) or ("en" if os.environ.get("LANG", "").startswith("en") else "de")
+    return context.cli_lang(args)
 
 
 def _print_result(result: Any, lang: str) -> None:
@@ -306,23 +304,20 @@ def _print_demo_tokens(app: Any) -> None:
 
 def state_dir_of(policy: Any, config: Path) -> Path:
     """The policy's state_dir; a relative one is relative to the policy file, not the working dir."""
-    state_dir = Path(policy.controller.state_dir)
-    return state_dir if state_dir.is_absolute() else config.resolve().parent / state_dir
+    return context.state_dir_of_config(policy, config)
 
 
 def _state_dir_or_none(args: argparse.Namespace) -> str | None:
     """For commands that only need the state dir (tokens); a broken policy is reported by the command."""
-    path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
-    if not path:
-        return None
     try:
-        return str(state_dir_of(load_policy(path), Path(path)))
+        path = context.config_path(args)
+        return str(state_dir_of(load_policy(path), path))
     except PolicyError:
         return None
 
 
 def _actor() -> str:
-    return os.environ.get("NOTAUS_ACTOR") or f"cli:{os.environ.get('SUDO_USER') or os.environ.get('USER') or 'unknown'}"
+    return context.cli_actor()
 
 
 def build_parser() -> argparse.ArgumentParser:

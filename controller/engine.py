@@ -36,6 +36,7 @@ from drivers.base import (
     Driver,
     DriverError,
     Host,
+    NotFound,
     NotSupported,
     RouterDriver,
     SwitchDriver,
@@ -43,6 +44,7 @@ from drivers.base import (
     Unreachable,
 )
 from drivers.registry import driver_class
+from policies.context import state_dir as resolve_state_dir
 from policies.schema import Device, HostEntry, Policy
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ def build_driver(device: Device, base_dir: Path | None = None) -> Driver:
     cls = driver_class(device.driver)
     options = device.model_dump(exclude={"name", "driver", "address", "port", "user", "password",
                                          "password_file", "password_env", "timeout"})
+    options.update(device.options)   # the driver's typed options (drivers.options) at the top level too
     return cls(device.name, device.address, port=device.port, user=device.user,
                password=device.resolve_password(base_dir), timeout=device.timeout, options=options)
 
@@ -92,9 +95,7 @@ class Engine:
     # ---------------------------------------------------------------------------- life cycle
     @classmethod
     def from_policy(cls, policy: Policy, base_dir: Path | None = None, *, open_devices: bool = True) -> Engine:
-        state_dir = Path(policy.controller.state_dir)
-        if not state_dir.is_absolute() and base_dir is not None:
-            state_dir = base_dir / state_dir
+        state_dir = resolve_state_dir(policy, base_dir)
         journal = Journal(state_dir / "journal.sqlite")
         state = StateStore(state_dir / "state.sqlite")
         drivers = {d.name: build_driver(d, base_dir) for d in policy.devices}
@@ -379,10 +380,11 @@ class Engine:
             if vlan is not None:   # per-port VLAN read (some switches show no VLAN in their port table)
                 got = drv.port_vlan(port)
                 return got == vlan, f"port {port} in VLAN {got if got is not None else 'unknown'}"
-            for p in drv.ports():
-                if p.name == port:
-                    return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
-            return False, f"port {port} not reported by the switch"
+            try:
+                p = drv.port_state(port)   # the driver's cheapest read of one port (base: out of ports())
+            except NotFound:
+                return False, f"port {port} not reported by the switch"
+            return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
         return check
 
     # ---------------------------------------------------------------------------- panic

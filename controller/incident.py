@@ -433,7 +433,7 @@ class IncidentManager:
         inc = self._require_open(incident_id)
         if item not in ITEMS:
             raise ValueError(f"unknown checklist item {item!r}; known: {', '.join(ITEMS)}")
-        return self.journal.append("checklist.tick", {"item": item, "done": done, "text": ITEMS[item].de,
+        return self.journal.append("checklist.tick", {"item": item, "done": done, "text": ITEMS[item].text("de"),
                                                       "note": note[:500], "incident": inc.id}, actor=actor)
 
     def save_draft(self, incident_id: str, kind: str, sections: dict[str, str], *, actor: str) -> Entry:
@@ -489,7 +489,6 @@ def sha256_file(path: str | Path) -> str:
 
 def state_dir_for(policy: Any, config_file: str | Path | None) -> Path:
     """The policy's state dir, relative paths taken from the policy file's folder (as the engine does)."""
-    state_dir = Path(policy.controller.state_dir)
-    if not state_dir.is_absolute() and config_file is not None:
-        state_dir = Path(config_file).resolve().parent / state_dir
-    return state_dir
+    from policies.context import state_dir_of_config
+
+    return state_dir_of_config(policy, config_file)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,16 +18,17 @@ from typing import Any
 from controller.checklists import ITEMS
 from controller.incident import Incident, IncidentManager, state_dir_for
 from controller.journal import Journal
+from policies.context import cli_actor, cli_lang
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
 
 
 def _actor() -> str:
-    return os.environ.get("NOTAUS_ACTOR") or f"cli:{os.environ.get('SUDO_USER') or os.environ.get('USER') or 'unknown'}"
+    return cli_actor()
 
 
 def _lang(args: argparse.Namespace) -> str:
-    return getattr(args, "lang", None) or ("en" if os.environ.get("LANG", "").startswith("en") else "de")
+    return cli_lang(args)
 
 
 @contextmanager

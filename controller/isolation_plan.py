@@ -14,7 +14,8 @@ from controller.host_identity import HostResolver, NotPracticeHost
 from controller.locate import guard_from_driver, locate_mac
 from controller.results import Step
 from drivers.base import DriverError, Host, SwitchDriver
-from policies.schema import HostEntry, normalize_mac
+from drivers.mac import safe_mac
+from policies.schema import HostEntry
 
 if TYPE_CHECKING:
     from controller.engine import Engine
@@ -149,15 +150,6 @@ class _LockedSwitch(SwitchDriver):
     def ports(self) -> list[Any]:
         return list(self._engine._call(self.name, self._drv.ports))
 
-
-
-def safe_mac(value: str | None) -> str:
-    if not value:
-        return ""
-    try:
-        return normalize_mac(value)
-    except ValueError:
-        return ""
 
 
 def vlan_to_restore(engine: Engine, switch: str, port: str) -> tuple[int | None, str]:

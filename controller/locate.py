@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drivers.base import DriverError, SwitchDriver
+from drivers.mac import mac_or_raw
 
 _TEXTS: dict[str, tuple[str, str]] = {
     "uplink": ("Port {port} an {switch} ist als Uplink eingetragen und wird nie abgeschaltet.",
@@ -63,9 +64,7 @@ def _t(key: str, lang: str, **values: object) -> str:
     return (en if lang == "en" else de).format(**values)
 
 
-def _norm(mac: str) -> str:
-    digits = "".join(c for c in mac.lower() if c in "0123456789abcdef")
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2)) if len(digits) == 12 else mac.lower()
+_norm = mac_or_raw   # the one normaliser (drivers.mac)
 
 
 @dataclass(frozen=True)

@@ -274,6 +274,16 @@ class SwitchDriver(Driver):
         """
         return next((p.vlan for p in self.ports() if p.name == port), None)
 
+    def port_state(self, port: str) -> PortState:
+        """One port's state, for the read-back after a change; drivers override it with a cheaper read.
+
+        Default: the port out of :meth:`ports`; :class:`NotFound` if the switch has no such port.
+        """
+        for state in self.ports():
+            if state.name == port:
+                return state
+        raise NotFound(f"{self.name}: the switch has no port {port!r}", device=self.name)
+
     def mac_table(self) -> list[MacEntry]:
         raise NotSupported(f"{self.name}: reading the MAC address table is not possible on this switch")
 

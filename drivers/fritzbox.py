@@ -78,6 +78,7 @@ from drivers.base import (
     WanState,
     WlanNet,
 )
+from drivers.mac import mac_or_raw
 
 T = TypeVar("T")
 
@@ -399,7 +400,7 @@ class FritzBoxDriver(RouterDriver):
                     return response.content
 
             root = ElementTree.fromstring(self._bounded(fetch, "reading the host list"))
-            return [Host(ip=item.findtext("IPAddress") or "", mac=(item.findtext("MACAddress") or "").upper(),
+            return [Host(ip=item.findtext("IPAddress") or "", mac=mac_or_raw(item.findtext("MACAddress") or ""),
                          name=item.findtext("HostName") or "", active=item.findtext("Active") == "1",
                          interface=item.findtext("InterfaceType") or "")
                     for item in root.iter("Item")]
@@ -407,7 +408,7 @@ class FritzBoxDriver(RouterDriver):
         out = []
         for index in range(count):
             h = self._call("Hosts1", "GetGenericHostEntry", NewIndex=index)
-            out.append(Host(ip=str(h["NewIPAddress"]), mac=str(h["NewMACAddress"]).upper(),
+            out.append(Host(ip=str(h["NewIPAddress"]), mac=mac_or_raw(h["NewMACAddress"]),
                             name=str(h["NewHostName"]), active=bool(h["NewActive"]),
                             interface=str(h["NewInterfaceType"])))
         return out

@@ -46,6 +46,7 @@ from drivers.base import (
     TimedOut,
     Unreachable,
 )
+from drivers.mac import normalize_mac
 from drivers.switch_parsers import ParseError
 
 __all__ = ["LEGACY_HOST_KEYS", "LEGACY_KEX", "NetmikoSwitchDriver", "TimedOut", "normalize_mac"]
@@ -75,14 +76,6 @@ class _Call:
     def __init__(self) -> None:
         self.cancelled = False
         self.phase = "connecting"
-
-
-def normalize_mac(value: str) -> str:
-    """Any vendor spelling (``aabb.ccdd.ee01``, ``aabbcc-ddee01``, ``AA:BB:..``) -> ``aa:bb:cc:dd:ee:01``."""
-    digits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
-    if len(digits) != 12:
-        raise ValueError(f"{value!r} is not a MAC address")
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 class NetmikoSwitchDriver(SwitchDriver):

@@ -6,6 +6,7 @@ Imports happen at start-up (``load``), never on the panic path.
 from __future__ import annotations
 
 import importlib
+from typing import Literal
 
 from drivers.base import Driver
 
@@ -15,6 +16,16 @@ DRIVERS: dict[str, str] = {
     "speedport": "drivers.speedport:SpeedportDriver",
     "netmiko": "drivers.netmiko_switch:NetmikoSwitchDriver",
     "snmp": "drivers.snmp_switch:SnmpSwitchDriver",
+}
+
+
+#: driver name -> the role of its devices; read by the policy schema without importing any driver
+#: (``tests/test_driver_contract.py`` checks it against each class's ``role``)
+DRIVER_ROLES: dict[str, Literal["router", "switch"]] = {
+    "fritzbox": "router",
+    "speedport": "router",
+    "netmiko": "switch",
+    "snmp": "switch",
 }
 
 

@@ -72,6 +72,7 @@ from drivers.base import (
     WanState,
     WlanNet,
 )
+from drivers.mac import mac_or_raw
 
 #: Public key of the web UI for everything before login (published by the projects named above).
 DEFAULT_KEY = bytes.fromhex("cdc0cac1280b516e674f0057e4929bca84447cca8425007e33a88a5cf598a190")
@@ -528,11 +529,7 @@ def _wlan_nets(status: Mapping[str, Any]) -> list[WlanNet]:
     return nets
 
 
-def _mac(value: Any) -> str:
-    digits = re.sub(r"[^0-9a-fA-F]", "", str(value)).lower()
-    if len(digits) != 12:
-        return str(value).lower()
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+_mac = mac_or_raw   # the one normaliser (drivers.mac)
 
 
 def _hosts(data: Mapping[str, Any]) -> list[Host]:

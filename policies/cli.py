@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from policies import context
 from policies.diff import SECRET_KEYS, describe, diff_policies
 from policies.loader import PolicyError, load_policy, load_policy_text
 from policies.schema import Policy
@@ -46,15 +46,11 @@ def _emit(args: argparse.Namespace, doc: dict[str, Any], human: Callable[[], Non
 
 
 def _lang(args: argparse.Namespace, policy: Policy | None = None) -> str:
-    lang = getattr(args, "lang", None) or (policy.controller.language if policy else None)
-    return lang if lang in ("de", "en") else "de"
+    return context.cli_lang(args, policy)
 
 
 def _config(args: argparse.Namespace) -> Path:
-    path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
-    if not path:
-        raise PolicyError([])   # the main CLI turns this into "use --config PATH or set NOTAUS_CONFIG"
-    return Path(path)
+    return context.config_path(args)  # none: the main CLI says "use --config PATH or set NOTAUS_CONFIG"
 
 
 class _Box:
@@ -89,7 +85,7 @@ def _masked(data: Any) -> Any:
 
 
 def _actor() -> str:
-    return os.environ.get("NOTAUS_ACTOR") or f"cli:{os.environ.get('SUDO_USER') or os.environ.get('USER') or '?'}"
+    return context.cli_actor()
 
 
 def _print_apply(result: ApplyResult, lang: str) -> None:

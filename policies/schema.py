@@ -16,15 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from drivers.mac import normalize_mac
+from drivers.options import option_values
+from drivers.registry import DRIVER_ROLES, DRIVERS
+
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-
-
-def normalize_mac(value: str) -> str:
-    """``AA-BB-CC-DD-EE-01`` / ``aabb.ccdd.ee01`` -> ``aa:bb:cc:dd:ee:01``; ``ValueError`` otherwise."""
-    hexdigits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
-    if len(hexdigits) != 12 or not re.fullmatch(r"[0-9a-fA-F:.\-]+", value):
-        raise ValueError(f"{value!r} is not a MAC address (expected aa:bb:cc:dd:ee:ff)")
-    return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))
 
 
 class Strict(BaseModel):
@@ -48,7 +44,7 @@ class Device(Strict):
     """A router or switch notaus drives."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.\-]+$")
-    driver: Literal["fritzbox", "speedport", "netmiko", "snmp"]
+    driver: str                             # a name in drivers.registry.DRIVERS
     address: str
     port: int | None = Field(default=None, ge=1, le=65535)
     tls: bool = False
@@ -64,7 +60,20 @@ class Device(Strict):
     quarantine_vlan: int | None = Field(default=None, ge=1, le=4094)
     save_config: bool = False
     snmp: SnmpSettings | None = None
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)   # per driver, typed: drivers.options
+
+    @field_validator("driver")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        if v not in DRIVERS:
+            raise ValueError(f"unknown driver {v!r}; known: {', '.join(DRIVERS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _typed_options(self) -> Device:
+        """Each driver's options checked against its model (unknown or mistyped -> clear error)."""
+        self.options = option_values(self.driver, self.options)
+        return self
 
     @model_validator(mode="after")
     def _one_secret_source(self) -> Device:
@@ -77,7 +86,7 @@ class Device(Strict):
 
     @property
     def role(self) -> Literal["router", "switch"]:
-        return "router" if self.driver in ("fritzbox", "speedport") else "switch"
+        return DRIVER_ROLES[self.driver]
 
     def resolve_password(self, base_dir: Path | None = None) -> str:
         """Read the secret from where the policy says; a missing file/env var is a clear error."""

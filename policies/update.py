@@ -214,5 +214,6 @@ def provider_key_locations(state_dir: Path) -> list[Path]:
 
 def resolve_state_dir(policy: Policy, config_path: Path) -> Path:
     """The state directory as the engine resolves it (relative paths: next to the policy file)."""
-    state_dir = Path(policy.controller.state_dir)
-    return state_dir if state_dir.is_absolute() else config_path.resolve().parent / state_dir
+    from policies.context import state_dir_of_config
+
+    return state_dir_of_config(policy, config_path)

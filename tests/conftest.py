@@ -1,4 +1,10 @@
-"""Shared fixtures: a simulated practice (TR-064 simulator + real fritzconnection) and an engine on it."""
+"""The shared test rigs, in one place: a simulated practice (TR-064 simulator + real fritzconnection),
+an engine on it, and the Flask app on top.
+
+``fritz_sim``/``engine`` here drive a small practice; ``sim`` is the API practice's router (the hosts of
+:mod:`tests.api.api_practice`). Folders override ``engine`` with their own policy (``tests/api``,
+``tests/incident``); ``app``/``client``/``make_app`` then sit on that folder's engine.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 
+from api.app import create_app
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
 from policies.loader import load_policy_text
 from policies.schema import Policy
+from tests.api.api_practice import SIM_HOSTS
 
 HOSTS: list[dict[str, Any]] = [
     {"name": "empfang-pc", "ip": "192.168.178.20", "mac": "aa:bb:cc:dd:ee:01", "role": "workstation"},
@@ -71,3 +81,40 @@ def make_engine(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
 @pytest.fixture
 def engine(fritz_sim: Tr064Simulator, make_engine: Callable[..., Engine]) -> Engine:
     return make_engine(fritz_sim.port)
+
+
+@pytest.fixture
+def sim() -> Iterator[Tr064Simulator]:
+    """The API practice's FRITZ!Box (fast host filter and reconnect, so tests do not wait)."""
+    s = Tr064Simulator(hosts=SIM_HOSTS, hostfilter_delay=0.05, reconnect_delay=0.05).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``make_app(engine, **config)``: the real app (state in ``tmp_path/api``, no status cache), closed after."""
+    apps: list[Flask] = []
+
+    def make(engine: Engine, scheduler: Any = None, **config: Any) -> Flask:
+        cfg = {"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0, **config}
+        application = create_app(engine, config=cfg, scheduler=scheduler)
+        application.testing = True
+        apps.append(application)
+        return application
+
+    yield make
+    for application in apps:
+        application.extensions["notaus"].close()
+
+
+@pytest.fixture
+def app(engine: Engine, make_app: Callable[..., Flask]) -> Flask:
+    return make_app(engine)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -190,8 +190,8 @@ def test_wlan_off_and_on_everywhere_including_guest(sim: Tr064Simulator, driver:
 
 def test_hosts_from_the_host_list(driver: FritzBoxDriver) -> None:
     assert driver.hosts() == [
-        Host(ip="192.168.178.20", mac="AA:BB:CC:DD:EE:01", name="empfang-pc", active=True, interface="Ethernet"),
-        Host(ip="192.168.178.31", mac="AA:BB:CC:DD:EE:31", name="labor-laptop", active=False, interface="802.11"),
+        Host(ip="192.168.178.20", mac="aa:bb:cc:dd:ee:01", name="empfang-pc", active=True, interface="Ethernet"),
+        Host(ip="192.168.178.31", mac="aa:bb:cc:dd:ee:31", name="labor-laptop", active=False, interface="802.11"),
     ]
 
 

@@ -47,13 +47,16 @@ def add_parser(subparsers: Any) -> None:
 
 def _policy(args: argparse.Namespace) -> tuple[Policy | None, Path | None]:
     """The policy in force (the last signed update applied, else the config file) and its directory."""
-    path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
-    if not path:
-        return None, None
     from controller.cli import effective_policy
+    from policies.context import config_path
+    from policies.loader import PolicyError
 
-    policy: Policy = effective_policy(Path(path))
-    return policy, Path(path).resolve().parent
+    try:
+        path = config_path(args)
+    except PolicyError:
+        return None, None
+    policy: Policy = effective_policy(path)
+    return policy, path.resolve().parent
 
 
 def _table(dets: list[Detection]) -> str:

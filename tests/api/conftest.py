@@ -1,4 +1,5 @@
-"""Fixtures: a real engine driving the TR-064 simulator over loopback, and the Flask app on top.
+"""Fixtures: a real engine driving the TR-064 simulator over loopback (``sim``, ``app`` and ``client``
+come from ``tests/conftest.py``), tokens of every role, a browser.
 
 Nothing is mocked: the engine talks to the FRITZ!Box simulator with the real fritzconnection-based
 driver, the journal and state are real SQLite files in ``tmp_path``.
@@ -12,23 +13,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
-from api.app import create_app
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
 
-from .api_practice import ROLES, SIM_HOSTS, practice_policy
+from .api_practice import ROLES, practice_policy
 from .browser_kit import launched_browser
-
-
-@pytest.fixture
-def sim() -> Iterator[Tr064Simulator]:
-    s = Tr064Simulator(hosts=SIM_HOSTS, hostfilter_delay=0.05, reconnect_delay=0.05).start()
-    try:
-        yield s
-    finally:
-        s.stop()
 
 
 @pytest.fixture
@@ -41,24 +31,9 @@ def engine(sim: Tr064Simulator, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0})
-    application.testing = True
-    try:
-        yield application
-    finally:
-        application.extensions["notaus"].close()
-
-
-@pytest.fixture
 def tokens(app: Flask) -> dict[str, str]:
     store = app.extensions["notaus"].tokens
     return {role: store.create(role, f"test-{role}") for role in ROLES}
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

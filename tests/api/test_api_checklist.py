@@ -8,7 +8,7 @@ from typing import Any
 from flask.testing import FlaskClient
 
 from api.i18n import CHECKLIST
-from controller.checklists import CHECKLISTS, ITEMS
+from controller.checklists import CHECKLISTS, ITEMS, provider_contact
 from controller.incident import IncidentManager
 
 TABLET_IDS = ["calm", "no-admin", "disconnect", "power-off", "ups", "call-provider", "police", "report-72h"]
@@ -17,6 +17,8 @@ TABLET_IDS = ["calm", "no-admin", "disconnect", "power-off", "ups", "call-provid
 def test_tablet_items_keep_their_ids_and_exist_in_the_guide() -> None:
     assert list(CHECKLIST) == TABLET_IDS
     assert set(TABLET_IDS) <= set(ITEMS)
+    # one catalogue: the tablet shows the guide's wording, the one a tick journals
+    assert all(CHECKLIST[key] == (ITEMS[key].de, ITEMS[key].en) for key in TABLET_IDS)
 
 
 def test_every_guide_item_can_be_ticked_and_is_journaled(client: FlaskClient, auth: Any, engine: Any) -> None:
@@ -26,7 +28,9 @@ def test_every_guide_item_can_be_ticked_and_is_journaled(client: FlaskClient, au
         assert resp.status_code == 200, (item, resp.get_json())
     ticks = engine.journal.entries(kind="checklist.tick", limit=1000)
     assert [t.data["item"] for t in ticks] == list(ITEMS)
-    assert all(t.data["text"] == ITEMS[t.data["item"]].de for t in ticks)
+    provider = provider_contact(engine.policy)                 # the text the tablet showed, provider filled in
+    assert all(t.data["text"] == ITEMS[t.data["item"]].text("de", provider) for t in ticks)
+    assert "0301112233" in next(t.data["text"] for t in ticks if t.data["item"] == "call-provider")
     assert all(t.actor == "provider:test-provider" for t in ticks)
     unknown = client.post("/api/v1/checklist/not-an-item", json={}, headers=auth("staff"))
     assert unknown.status_code == 404 and "krbtgt" in unknown.get_json()["detail"]

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from api.app import create_app
 from controller.engine import Engine
 from drivers.sim.tr64 import Tr064Simulator
 
 
 @pytest.fixture
-def observed_app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0,
-                                     "status_observer_seconds": 30})
-    app.testing = True
-    try:
-        yield app
-    finally:
-        app.extensions["notaus"].close()
+def observed_app(engine: Engine, make_app: Callable[..., Flask]) -> Flask:
+    return make_app(engine, status_observer_seconds=30)
 
 
 def test_status_and_metrics_come_from_the_observer(observed_app: Flask, sim: Tr064Simulator) -> None:

@@ -10,24 +10,15 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
-from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.app import create_app  # noqa: E402
 from controller.engine import Engine  # noqa: E402
 from controller.incident import IncidentManager  # noqa: E402
 from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 from policies.loader import load_policy  # noqa: E402
-
-SIM_HOSTS = [
-    {"ip": "192.168.178.20", "mac": "AA:BB:CC:DD:EE:01", "name": "empfang-pc"},
-    {"ip": "192.168.178.21", "mac": "AA:BB:CC:DD:EE:02", "name": "sprechzimmer-1"},
-    {"ip": "192.168.178.50", "mac": "AA:BB:CC:DD:EE:50", "name": "ti-konnektor"},
-    {"ip": "192.168.178.60", "mac": "AA:BB:CC:DD:EE:60", "name": "voip-empfang"},
-]
 
 DPO = {"name": "Dr. Datenschutz GmbH", "phone": "0221 555 66", "email": "dsb@example.org"}
 
@@ -54,15 +45,6 @@ def policy_doc(sim_port: int, **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def sim() -> Iterator[Tr064Simulator]:
-    s = Tr064Simulator(hosts=SIM_HOSTS, hostfilter_delay=0.05, reconnect_delay=0.05).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
-@pytest.fixture
 def policy_file(sim: Tr064Simulator, tmp_path: Path) -> Path:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump(policy_doc(sim.port), allow_unicode=True), encoding="utf-8")
@@ -85,22 +67,6 @@ def incidents(engine: Engine) -> Iterator[IncidentManager]:
         yield mgr
     finally:
         mgr.close()
-
-
-@pytest.fixture
-def app(engine: Engine, tmp_path: Path) -> Iterator[Flask]:
-    """The real app (incidents blueprint registered by ``create_app``) on the real engine."""
-    application = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0})
-    application.testing = True
-    try:
-        yield application
-    finally:
-        application.extensions["notaus"].close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 def bearer(app: Flask, role: str, name: str | None = None) -> dict[str, str]:
