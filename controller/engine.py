@@ -9,7 +9,6 @@ ever said of something a device confirmed.
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import logging
 import os
 import threading
@@ -70,7 +69,7 @@ class Engine:
         self.drivers = drivers
         self.base_dir = base_dir
         self.settings = policy.controller
-        self._executor = ThreadPoolExecutor(max_workers=max(8, 3 * len(drivers)), thread_name_prefix="notaus-dev")
+        self._executor = ThreadPoolExecutor(max_workers=max(48, 3 * len(drivers)), thread_name_prefix="notaus-dev")
         self._dev_locks = {name: threading.RLock() for name in drivers}
         self._op_lock = threading.RLock()
         self._op_depth = 0
@@ -235,7 +234,9 @@ class Engine:
             try:
                 with self._dev_locks[device]:
                     self._ensure_open(device)
-                    return fn()
+                    if not getattr(self.drivers[device], "parallel_calls", False):
+                        return fn()
+                return fn()     # the driver serialises what must be (FRITZ!Box: its worker pool)
             except DriverError as exc:
                 if exc.kind in PERMANENT:
                     raise
@@ -321,7 +322,16 @@ class Engine:
         def run_device(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
             return [call() for call in calls]
 
-        futures = {dev: self._executor.submit(run_device, calls) for dev, calls in jobs.items() if calls}
+        def run_concurrently(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
+            # a router whose driver takes concurrent calls (FRITZ!Box): WAN, every WLAN and every host
+            # block at once; the box applies host filters asynchronously, so one-by-one waits N times
+            pending = [self._executor.submit(call) for call in calls[1:]]
+            first = calls[0]()
+            return [first] + [f.result() for f in pending]
+
+        futures = {dev: self._executor.submit(
+            run_concurrently if len(calls) > 1 and getattr(self.drivers[dev], "parallel_calls", False)
+            else run_device, calls) for dev, calls in jobs.items() if calls}
         deadline = time.monotonic() + self.settings.parallel_timeout
         results: list[DeviceResult] = []
         for dev, fut in futures.items():
@@ -404,24 +414,11 @@ class Engine:
         return plan
 
     def _clients_to_block(self, router: str, keep_roles: list[str]) -> list[tuple[str, str]]:
-        """Every known client except the kept roles, the controller and the network gear itself."""
-        keep_ips = {h.ip for h in self.policy.hosts if h.ip and h.role in keep_roles}
-        keep_ips |= {d.address for d in self.policy.devices}
-        if self.settings.ip:
-            keep_ips.add(self.settings.ip)
-        keep_macs = {h.mac for h in self.policy.hosts if h.mac and h.role in keep_roles}
-        if self.settings.mac:
-            keep_macs.add(self.settings.mac)
-        out: dict[str, str] = {}
-        for h in self.policy.hosts:
-            if h.ip and h.ip not in keep_ips and h.role not in keep_roles and h.role not in ("controller", "router",
-                                                                                           "switch"):
-                out[h.ip] = h.name
-        for rh in self._router_hosts.get(router, []):
-            mac = safe_mac(rh.mac)
-            if rh.ip and rh.ip not in keep_ips and mac not in keep_macs and rh.ip not in out:
-                out[rh.ip] = rh.name or rh.ip
-        return sorted(((name, ip) for ip, name in out.items()), key=lambda t: ipaddress.ip_address(t[1]))
+        """Every client the router lists *now* and every policy host, except the kept (by MAC), notaus and the gear."""
+        from controller import keep_phones
+
+        hosts = keep_phones.current_hosts(self, router)
+        return [(t.name, t.ip) for t in keep_phones.targets(self, keep_roles, hosts)]
 
     def panic(self, profile: str = "full", *, actor: str) -> OperationResult:
         started = time.monotonic()
@@ -742,14 +739,19 @@ class Engine:
             desired = self.state.desired()
             if not self.state.is_active():
                 return []
+            from controller import keep_phones
+
+            # keep-phones: clients that joined or changed address since the panic become desired blocks
+            freed = keep_phones.refresh(self)
+            desired = self.state.desired()
             observed = observe(self)
             gaps = [g for g in find_gaps(desired, observed) if observed.get(g["device"], {}).get("reachable")]
-            if not gaps:
+            if not gaps and not freed:
                 return []
             drifts = [{k: v for k, v in g.items() if k != "step"} for g in gaps]
             for drift in drifts:
                 self.journal.append("drift", drift)
-            jobs, steps_of = self._jobs_for([g["step"] for g in gaps], "enforce")
+            jobs, steps_of = self._jobs_for([g["step"] for g in gaps] + freed, "enforce")
             results = self._run_parallel(jobs, steps_of, "enforce")
             for drift, res in zip(drifts, _align(gaps, results), strict=False):
                 drift["reapplied"] = res.outcome if res else "unknown"

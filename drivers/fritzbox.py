@@ -97,6 +97,8 @@ SECOND_FACTOR_FAULTS = {866: "required", 867: "blocked", 868: "busy"}
 WAN_RIGHT_FIRMWARE = (8, 25)
 WAN_RIGHT = ("Selbstständige Portfreigaben und das Trennen und Wiederherstellen der Internetverbindung für "
              "dieses Gerät erlauben")
+#: driver threads (each keeps its own digest nonce warm after its first call)
+WORKERS = 8
 WAN_RIGHT_PLACE = "Internet › Freigaben › Portfreigaben › (dieses Gerät) › Gerät bearbeiten"
 DEFAULT_PORT = 49000
 DEFAULT_TLS_PORT = 49443
@@ -123,6 +125,9 @@ class FritzBoxDriver(RouterDriver):
         self._fc: FritzConnection | None = None
         self._worker: _DaemonWorker | None = None
         self.firmware: str = ""
+        #: the engine may run this router's steps at once (host blocks, WLANs, WAN): the box answers
+        #: concurrent SOAP calls; option ``parallel_calls: false`` gives the one-at-a-time behaviour
+        self.parallel_calls = bool(self.options.get("parallel_calls", True))
         self._wan_service: str | None = None
         self._wlan_services: list[str] = []
         self._cache_dir: Path | None = None
@@ -131,7 +136,7 @@ class FritzBoxDriver(RouterDriver):
     def open(self) -> None:
         if self._fc is not None:
             return
-        self._worker = _DaemonWorker(f"fritz-{self.name}")
+        self._worker = _DaemonWorker(f"fritz-{self.name}", WORKERS if self.parallel_calls else 1)
         self._cache_dir = self._prepare_cache_dir()
         try:
             self._load()
@@ -486,18 +491,19 @@ def firmware_at_least(software_version: str, wanted: tuple[int, int]) -> bool:
 
 
 class _DaemonWorker:
-    """One long-lived daemon thread that runs the driver's calls in order.
+    """Long-lived daemon threads that run the driver's calls (one thread: strictly in order).
 
-    Like a one-thread ``ThreadPoolExecutor`` (same thread = warm digest nonce and keep-alive), but
-    a daemon: Python joins executor threads at exit, so one HTTP request hanging on a dead box would
+    Like a small ``ThreadPoolExecutor`` (long-lived threads = warm digest nonce and keep-alive), but
+    daemons: Python joins executor threads at exit, so one HTTP request hanging on a dead box would
     keep a CLI command alive after it printed its verdict. Here the process exits at once.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None] = (
             queue.SimpleQueue())
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     def _run(self) -> None:
         while True:
@@ -519,4 +525,5 @@ class _DaemonWorker:
 
     def shutdown(self) -> None:
         """Stop taking work; a call still running ends by its own timeout, nobody waits for it."""
-        self._jobs.put(None)
+        for _ in self._threads:
+            self._jobs.put(None)
