@@ -74,3 +74,18 @@ def test_twenty_clients_are_all_blocked_and_verified(make_engine: Callable[..., 
         assert not _blocked(sim, PHONE["ip"])
     finally:
         sim.stop()
+
+
+def test_full_panic_switches_wan_and_every_wlan_side_by_side(make_engine: Callable[..., Engine]) -> None:
+    """Not a timing: the box sees the WLAN calls arrive together (three WLANs, 20 ms per call)."""
+    sim = Tr064Simulator(user="notaus", password="geheim", hosts=[{k: h[k] for k in ("ip", "mac", "name")}
+                                                                   for h in HOSTS], latency=0.02).start()
+    try:
+        engine = make_engine(sim.port)
+        sim.max_inflight = 0
+        result = engine.panic("full", actor="test")
+        assert result.outcome == "done"
+        assert [n.enabled for n in sim.state.wlans] == [False, False, False]
+        assert sim.max_inflight >= 3
+    finally:
+        sim.stop()

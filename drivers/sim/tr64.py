@@ -126,6 +126,8 @@ class Tr064Simulator(SimHttpServer):
         self.calls: Counter[str] = Counter()        # "Service.Action" -> answered SOAP calls
         self.documents_served = 0                   # description/SCPD GETs (discovery)
         self.hung_requests = 0                      # requests that met ``hang`` (the client had to time out)
+        self.inflight = 0                           # authenticated SOAP calls being answered right now
+        self.max_inflight = 0                       # the most at once (shows a client's parallelism)
         SimHttpServer.__init__(self)
 
     # ---------------------------------------------------------------------------- lifecycle
@@ -341,8 +343,15 @@ def _make_handler(sim: Tr064Simulator) -> type[BaseHTTPRequestHandler]:
                     self._send(401, UNAUTHORIZED_HTML, "text/html",
                                {"WWW-Authenticate": sim.auth.challenge(stale=stale)})
                     return
-            if sim.latency > 0:
-                time.sleep(sim.latency)
+            with sim._action_lock:
+                sim.inflight += 1
+                sim.max_inflight = max(sim.max_inflight, sim.inflight)
+            try:
+                if sim.latency > 0:
+                    time.sleep(sim.latency)
+            finally:
+                with sim._action_lock:
+                    sim.inflight -= 1
             try:
                 req = parse_request(body, self.headers.get("SOAPACTION", ""))
                 if req.service_type and req.service_type != svc.service_type:
