@@ -402,8 +402,9 @@ class FritzBoxDriver(RouterDriver):
     def wlan_status(self) -> list[WlanNet]:
         services = self._wlan_services
         ext = [s for s in services if self._has(s, "X_AVM-DE_GetWLANExtInfo")]
-        answers = self._call_all([(s, "GetInfo", {}) for s in services]
-                                 + [(s, "X_AVM-DE_GetWLANExtInfo", {}) for s in ext])
+        none: dict[str, Any] = {}
+        answers = self._call_all([(s, "GetInfo", none) for s in services]
+                                 + [(s, "X_AVM-DE_GetWLANExtInfo", none) for s in ext])
         infos, ext_infos = answers[:len(services)], dict(zip(ext, answers[len(services):], strict=True))
         nets = []
         for i, (service, info) in enumerate(zip(services, infos, strict=True)):
