@@ -446,10 +446,17 @@ class Engine:
             jobs, steps_of = self._jobs_for(plan.steps, "panic")
             results = self._run_parallel(jobs, steps_of, "panic")
             outcome = OperationResult.summarize(results) if plan.steps else "failed"
+            from controller import egress
+
+            # proof from the data plane: a second way out (LTE, second line, hotspot) survives any router cut
+            proof = egress.after_panic(self, profile, outcome)
+            second_path = bool(proof and proof["reachable"])
+            if second_path and outcome == "done":
+                outcome = "partial"
             result = OperationResult("panic", outcome, results, plan.warnings,
-                                     message=_panic_message(outcome, plan),
+                                     message=egress.MESSAGE_DE if second_path else _panic_message(outcome, plan),
                                      seconds=round(time.monotonic() - started, 3),
-                                     data={"profile": profile, "notes": plan.notes})
+                                     data={"profile": profile, "notes": plan.notes, "egress": proof})
             self.journal.append("panic.result", {"outcome": outcome, "seconds": result.seconds,
                                                  "steps": len(results), "notes": plan.notes}, actor=actor)
             self._status_cache = None
@@ -717,6 +724,11 @@ class Engine:
             if d.name in self._health and not self._health[d.name].get("ok", True):
                 obs["health"] = self._health[d.name].get("message")
             devices.append(obs)
+        from controller import egress
+
+        proof = egress.for_status(self, bool(panic_active and not panic_gaps))
+        if proof is not None and proof["reachable"]:
+            panic_gaps.append({"what": "second_path"})    # notaus reached the internet: not contained
         doc = {
             "contained": bool(panic_active and not panic_gaps),
             "containment": desired["containment"],
@@ -730,6 +742,10 @@ class Engine:
             "drift": [{k: v for k, v in g.items() if k != "step"} for g in gaps],
             "journal_head": (h.hash if (h := self.journal.head()) else None),
         }
+        if proof is not None:
+            doc["egress"] = proof
+            if proof["reachable"]:
+                doc["warnings"] = [*doc.get("warnings", []), egress.MESSAGE_DE]
         self._status_cache = (time.monotonic(), doc)
         return doc
 
