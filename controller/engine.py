@@ -410,6 +410,10 @@ class Engine:
                     plan.steps.append(Step(name, "block_host", ip, host=host))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
+        if prof.block_clients and not prof.cut_wan:
+            from controller import keep_phones
+
+            plan.notes.extend(keep_phones.ipv6_unverified(self))   # per-host blocks are IPv4 by signature
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
         return plan
 
@@ -454,7 +458,9 @@ class Engine:
             if second_path and outcome == "done":
                 outcome = "partial"
             result = OperationResult("panic", outcome, results, plan.warnings,
-                                     message=egress.MESSAGE_DE if second_path else _panic_message(outcome, plan),
+                                     message=egress.MESSAGE_DE if second_path else _panic_message(outcome, plan)
+                                     + ("" if not any("IPv6" in n for n in plan.notes) else
+                                        " IPv6 nicht geprüft – siehe Hinweise."),
                                      seconds=round(time.monotonic() - started, 3),
                                      data={"profile": profile, "notes": plan.notes, "egress": proof})
             self.journal.append("panic.result", {"outcome": outcome, "seconds": result.seconds,
@@ -729,6 +735,14 @@ class Engine:
         proof = egress.for_status(self, bool(panic_active and not panic_gaps))
         if proof is not None and proof["reachable"]:
             panic_gaps.append({"what": "second_path"})    # notaus reached the internet: not contained
+        ipv6_notes: list[str] = []
+        profile = self.policy.profiles.get(str((desired["containment"] or {}).get("profile", "")))
+        if panic_active and profile is not None and profile.block_clients and not profile.cut_wan:
+            from controller import keep_phones
+
+            ipv6_notes = keep_phones.ipv6_unverified(self)
+            if ipv6_notes:
+                panic_gaps.append({"what": "ipv6_unverified"})   # "contained" claims only what was read back
         doc = {
             "contained": bool(panic_active and not panic_gaps),
             "containment": desired["containment"],
@@ -746,6 +760,8 @@ class Engine:
             doc["egress"] = proof
             if proof["reachable"]:
                 doc["warnings"] = [*doc.get("warnings", []), egress.MESSAGE_DE]
+        if ipv6_notes:
+            doc["warnings"] = [*doc.get("warnings", []), *ipv6_notes]
         self._status_cache = (time.monotonic(), doc)
         return doc
 

@@ -167,3 +167,49 @@ def _now() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------------------------------ IPv6
+IPV6_ACTIVE_DE = ("{router}: IPv6 ist im Praxisnetz aktiv (Präfix {prefix}). Die Sperre einzelner Rechner "
+                  "(keep-phones, Isolieren am Router) ist nur für IPv4 am Gerät geprüft; ob die FRITZ!Box auch deren "
+                  "IPv6-Verkehr sperrt, kann notaus nicht prüfen. Sicher trennt das Profil „full“ – oder IPv6 in der "
+                  "FRITZ!Box abschalten (Internet › Zugangsdaten › IPv6).")
+IPV6_UNKNOWN_DE = ("{router}: ob IPv6 im Praxisnetz aktiv ist, ist nicht lesbar ({source}); die Sperre einzelner "
+                   "Rechner ist nur für IPv4 geprüft.")
+#: how long an IPv6 reading is reused (it changes with the provider's prefix, not by the minute)
+IPV6_MAX_AGE = 60.0
+
+
+def ipv6_state(engine: Engine, router: str) -> dict[str, Any] | None:
+    """The router's IPv6-in-the-LAN reading (``None``: the driver cannot tell at all)."""
+    import time
+
+    drv = engine.routers()[router]
+    read = getattr(drv, "ipv6_lan", None)
+    if read is None:
+        return None
+    cache: dict[str, tuple[float, dict[str, Any]]] = engine.__dict__.setdefault("_ipv6_readings", {})
+    hit = cache.get(router)
+    if hit is not None and time.monotonic() - hit[0] <= IPV6_MAX_AGE:
+        return hit[1]
+    try:
+        state: dict[str, Any] = engine._call(router, read)
+    except DriverError as exc:
+        state = {"active": None, "prefix": "", "source": f"read failed: {exc}"}
+    cache[router] = (time.monotonic(), state)
+    return state
+
+
+def ipv6_unverified(engine: Engine) -> list[str]:
+    """One plain sentence per router where a per-host block's effect on IPv6 cannot be verified."""
+    notes = []
+    for router, drv in engine.routers().items():
+        if not drv.supports("block_host"):
+            continue
+        state = ipv6_state(engine, router)
+        if state is None or state.get("active") is False:
+            continue
+        template = IPV6_ACTIVE_DE if state.get("active") else IPV6_UNKNOWN_DE
+        notes.append(template.format(router=router, prefix=state.get("prefix") or "?",
+                                     source=state.get("source", "")))
+    return notes

@@ -387,6 +387,26 @@ class FritzBoxDriver(RouterDriver):
         self._call(service, "SetConnectionTrigger", NewConnectionTrigger=trigger)
         self._call(service, "RequestConnection")
 
+    # -------------------------------------------------------------------------------- IPv6
+    def ipv6_lan(self) -> dict[str, Any]:
+        """Whether the box hands IPv6 to the LAN: ``{"active": True|False|None, "prefix": ..., "source": ...}``.
+
+        Why it matters: ``DisallowWANAccessByIP`` takes an IPv4 address by signature; whether the box's
+        block also stops that device's IPv6 traffic is not reported anywhere. The delegated LAN prefix
+        (``X_AVM_DE_GetIPv6Prefix``) and the external IPv6 address (``X_AVM_DE_GetExternalIPv6Address``,
+        what Home Assistant's fritz integration reads for "ipv6_active", home-assistant/core#83665) live
+        in the IGD service ``WANIPConn1``, which is absent when UPnP is off (kbr/fritzconnection#236):
+        then the answer is ``None`` (unknown), never "no IPv6".
+        """
+        source = "WANIPConn1.X_AVM_DE_GetIPv6Prefix"
+        if not self._has("WANIPConn1", "X_AVM_DE_GetIPv6Prefix"):
+            return {"active": None, "prefix": "", "source": "not readable (UPnP/IGD status service off)"}
+        answer = self._call("WANIPConn1", "X_AVM_DE_GetIPv6Prefix")
+        prefix = str(answer.get("NewIPv6Prefix") or "")
+        length = int(answer.get("NewPrefixLength") or 0)
+        active = bool(prefix) and prefix not in ("::", "0::") and int(answer.get("NewValidLifetime") or 0) > 0
+        return {"active": active, "prefix": f"{prefix}/{length}" if prefix else "", "source": source}
+
     # --------------------------------------------------------------------------- host filter
     def block_host(self, ip: str) -> None:
         self._call("X_AVM-DE_HostFilter1", "DisallowWANAccessByIP", NewIPv4Address=ip, NewDisallow=True)

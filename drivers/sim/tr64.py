@@ -16,7 +16,8 @@ Field behaviours of newer FRITZ!OS (see :mod:`drivers.fritzbox` for the public r
 (``ForceTermination`` disconnects and then answers fault 707 DisconnectInProgress, kbr/fritzconnection
 #236), ``wan_right=False`` (FRITZ!OS 8.25 without the per-device right: ``ForceTermination`` answers
 200 and nothing happens, ioBroker.tr-064#684), ``second_factor`` (actions answering fault 866
-"second factor authentication required").
+"second factor authentication required"), ``ipv6_prefix`` (the LAN gets IPv6 from this delegated
+prefix, read by ``WANIPConn1.X_AVM_DE_GetIPv6Prefix``).
 
 An unauthenticated control endpoint on the same listener lets tests drive a simulator that runs in
 another process or namespace: ``POST /_sim/reboot``, ``POST /_sim/reconnect``, ``POST /_sim/mode``
@@ -100,7 +101,8 @@ class Tr064Simulator(SimHttpServer):
                  restricted_users: dict[str, str] | None = None, wan_service: str = "WANPPPConnection1",
                  reconnect_delay: float = 0.3, connect_delay: float = 0.05, hostfilter_delay: float = 0.2,
                  reboot_delay: float = 0.5, firmware: str | None = None, termination_fault: int | None = None,
-                 wan_right: bool = True, second_factor: set[tuple[str, str]] | None = None) -> None:
+                 wan_right: bool = True, second_factor: set[tuple[str, str]] | None = None,
+                 ipv6_prefix: str = "") -> None:
         self.host = host
         self._requested_port = port
         self.latency = latency
@@ -117,6 +119,7 @@ class Tr064Simulator(SimHttpServer):
                                   firmware=firmware or self.description.firmware, new_sid=self._new_sid)
         self.actions.termination_fault = termination_fault
         self.actions.wan_right = wan_right
+        self.actions.ipv6_prefix = ipv6_prefix
         self.second_factor: set[tuple[str, str]] = set(second_factor or ())
         self._store: dict[str, dict[str, str]] = {}
         self._faults: dict[tuple[str, str], list[int]] = {}
