@@ -11,9 +11,9 @@ from drivers.sim.tr64 import Tr064Simulator
 from tests.conftest import HOSTS
 
 
-def _sim(**kw: object) -> Tr064Simulator:
-    return Tr064Simulator(user="notaus", password="geheim",  # type: ignore[arg-type]
-                          hosts=[{k: h[k] for k in ("ip", "mac", "name")} for h in HOSTS], **kw).start()
+def _sim(ipv6_prefix: str = "") -> Tr064Simulator:
+    return Tr064Simulator(user="notaus", password="geheim", ipv6_prefix=ipv6_prefix,
+                          hosts=[{k: h[k] for k in ("ip", "mac", "name")} for h in HOSTS]).start()
 
 
 def test_ipv6_active_is_read_from_the_box_and_said_everywhere(make_engine: Callable[..., Engine]) -> None:
