@@ -102,26 +102,40 @@ def run(tree: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
 
 
 def cold_dead_router(trees: dict[str, Path], runs: int, tmp: Path) -> None:
+    """Wall time of the whole command, and the interpreter start + imports alone (same run) to subtract."""
+    figures: dict[str, list[float]] = {}
     with Tr064Simulator(password="bench", reconnect_delay=5) as sim:
-        figures: dict[str, list[float]] = {}
         for label, tree in trees.items():
-            policy = write_policy(tmp / f"cold-{label}", sim.port, [CLIENTS[0], PHONE])
-            run(tree, "-m", "controller.cli", "--config", str(policy), "status", "--json")   # description on disk
-            figures[label] = []
+            start = figures.setdefault(f"{label}: python + imports", [])
             for _ in range(runs):
-                sim.hang = True
                 t0 = time.perf_counter()
-                p = run(tree, "-m", "controller.cli", "--config", str(policy), "panic", "--yes", "--json")
-                figures[label].append(time.perf_counter() - t0)
-                sim.hang = False
-                doc = json.loads(p.stdout)
-                assert doc["outcome"] == "failed" and "kabel" in doc["message"].lower(), doc
-    print(f"Cold CLI panic, router accepts and never answers (device timeout {TIMEOUT:g} s), {runs} runs")
+                run(tree, "-c", "import controller.cli, controller.engine, drivers.fritzbox")
+                start.append(time.perf_counter() - t0)
+            for cached in (True, False):
+                policy = write_policy(tmp / f"cold-{label}-{cached}", sim.port, [CLIENTS[0], PHONE])
+                if cached:   # the service or doctor ran before: the TR-064 description is on disk
+                    run(tree, "-m", "controller.cli", "--config", str(policy), "status", "--json")
+                values = figures.setdefault(f"{label}: {'description on disk' if cached else 'first run, no description'}",
+                                            [])
+                for _ in range(runs):
+                    if not cached:
+                        for stale in (policy.parent / "state").rglob("*_cache.*"):
+                            stale.unlink()
+                    sim.hang = True
+                    t0 = time.perf_counter()
+                    p = run(tree, "-m", "controller.cli", "--config", str(policy), "panic", "--yes", "--json")
+                    values.append(time.perf_counter() - t0)
+                    sim.hang = False
+                    doc = json.loads(p.stdout)
+                    assert doc["outcome"] == "failed" and "kabel" in doc["message"].lower(), doc
+    print(f"Cold CLI panic, router accepts and never answers (device timeout {TIMEOUT:g} s), {runs} runs, "
+          "wall time of the whole command")
     for label, values in figures.items():
-        print(f"  {label:<22} {fmt(values)}")
-    if "before issue 12" in figures:
-        print(f"  ratio before/now (median): {statistics.median(figures['before issue 12']) / statistics.median(figures['now']):.1f}x"
-              f"   target <= timeout + 1 s: {'met' if statistics.median(figures['now']) <= TIMEOUT + 1 else 'MISSED'}")
+        print(f"  {label:<48} {fmt(values)}")
+    now_start = statistics.median(figures["now: python + imports"])
+    worst = max(statistics.median(v) for k, v in figures.items() if k.startswith("now: ") and "imports" not in k)
+    print(f"  now, verdict after start-up (median, worst case): {worst - now_start:.2f} s   "
+          f"target <= timeout + 1 s = {TIMEOUT + 1:g} s: {'met' if worst - now_start <= TIMEOUT + 1 else 'MISSED'}")
 
 
 def warm_engine(trees: dict[str, Path], runs: int, tmp: Path) -> None:

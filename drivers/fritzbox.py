@@ -99,7 +99,7 @@ WAN_RIGHT_FIRMWARE = (8, 25)
 WAN_RIGHT = ("Selbstständige Portfreigaben und das Trennen und Wiederherstellen der Internetverbindung für "
              "dieses Gerät erlauben")
 #: driver threads (each keeps its own digest nonce warm after its first call)
-WORKERS = 8
+WORKERS = 16
 WAN_RIGHT_PLACE = "Internet › Freigaben › Portfreigaben › (dieses Gerät) › Gerät bearbeiten"
 DEFAULT_PORT = 49000
 DEFAULT_TLS_PORT = 49443
