@@ -279,7 +279,9 @@
       var banner = $("result-banner");
       banner.className = "banner " + outcome;
       banner.textContent = T["result_" + outcome] || outcome;
-      $("result-message").textContent = outcome === "refused" ? (T.refused_reason + ": " + (d.detail || d.message || "")) : "";
+      // partial/failed say why (e.g. "zweiter Weg ins Internet", "IPv6 nicht geprüft", "Kabel ziehen")
+      $("result-message").textContent = outcome === "refused" ? (T.refused_reason + ": " + (d.detail || d.message || "")) :
+        (outcome !== "done" || /IPv6/.test(d.message || "") ? (d.message || "") : "");
       show("result", true);
       show("checklist-section", true);
       loadChecklist();
@@ -300,6 +302,7 @@
         var state = $("state");
         state.className = "banner " + s.state_code;
         state.textContent = T["state_" + s.state_code] || s.state;
+        if (s.warnings && s.warnings.length) { state.textContent += " – " + s.warnings.join(" "); }
         state.dataset.state = s.state_code;
         $("generated").textContent = new Date(s.generated).toLocaleTimeString(lang);
         var devs = $("devices");
