@@ -149,10 +149,11 @@ def refresh(engine: Engine) -> list[Step]:
                                                     "reason": "panic", "since": _now(), "joined": True})
         for st in freed:
             d["router_blocks"].pop(st.target, None)
-    engine.state.update(change)
+    # journaled first, then the desired state changes (the engine's order for every action)
     engine.journal.append("keep_phones.refresh", {
         "added": added, "freed": [{"router": s.device, "ip": s.target, "host": s.host} for s in freed],
         "message": "new or re-addressed clients blocked; kept devices on a blocked address released"})
+    engine.state.update(change)
     return freed
 
 
