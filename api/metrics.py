@@ -56,8 +56,7 @@ def render_metrics(svc: Services) -> str:
     _metric(lines, "notaus_agent_requests_pending", "agent isolation requests waiting for approval", "gauge",
             [({}, float(len(svc.gate.pending())))])
     _metric(lines, "notaus_journal_entries", "entries in the tamper-evident journal", "gauge",
-            [({}, float(engine.journal.count() if hasattr(engine.journal, "count") else
-                        (engine.journal.head().seq if engine.journal.head() else 0)))])
+            [({}, float(engine.journal.count()))])
     from controller.detection.store import store_for_engine
 
     by_level: Counter[str] = Counter(store_for_engine(engine).counts())

@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = [
     ("FRITZ!Box driver: cut WAN -> verified down", ["bench_fritzbox.py"]),
     ("Panic path: engine and network lab", ["bench_panic.py", "--runs", "20", "--lab-runs", "10"]),
+    ("Routers in the field: dead router, keep-phones x20, three WLANs", ["bench_router_field.py"]),
     ("Switch isolation: SSH and SNMP", ["bench_switch.py", "--runs", "20"]),
     ("Frozen switch: verdict time beside the timeout", ["bench_switch_frozen.py", "--timeout", "3"]),
     ("Detection: offline, live capture, memory", ["bench_detection.py"]),

@@ -100,6 +100,7 @@ def check_router(device: Any, drv: RouterDriver, controller_ip: str | None, prob
                                                     if isinstance(rights, dict) else ""),
                       f"{n}: rights sufficient"))
     lines += firmware_lines(n, device, facts)
+    lines += ipv6_lines(n, drv)
     if drv.supports("block_host"):
         ip = probe_ip or controller_ip
         if ip:
@@ -168,6 +169,34 @@ def check_coverage(policy: Any, device: Any, drv: RouterDriver) -> list[Line]:
     advice_de = "`notaus policy diff --discover` zeigt Vorschläge mit Begründung; Richtlinie ergänzen."
     advice_en = "`notaus policy diff --discover` shows suggestions with reasons; extend the policy."
     return [Line(f"{n}.coverage.{f.kind}.{f.host}", WARN, f.de, f.en, advice_de, advice_en) for f in findings]
+
+
+def ipv6_lines(n: str, drv: RouterDriver) -> list[Line]:
+    """Whether the LAN has IPv6, and what that means for per-host blocks (IPv4 by signature)."""
+    read = getattr(drv, "ipv6_lan", None)
+    if read is None or not drv.supports("block_host"):
+        return []
+    try:
+        state = read()
+    except DriverError as exc:
+        state = {"active": None, "prefix": "", "source": str(exc)}
+    if state.get("active") is False:
+        return [Line(f"{n}.ipv6", OK, f"{n}: IPv6 im Praxisnetz nicht aktiv – Einzelsperren wirken vollständig",
+                     f"{n}: IPv6 not active in the LAN – per-host blocks cover everything")]
+    if state.get("active"):
+        de = (f"{n}: IPv6 im Praxisnetz aktiv ({state.get('prefix')}) – Einzelsperren (keep-phones, Isolieren am "
+              "Router) sind nur für IPv4 prüfbar; ihre Wirkung auf IPv6 kann notaus nicht prüfen")
+        en = (f"{n}: IPv6 active in the LAN ({state.get('prefix')}) – per-host blocks (keep-phones, isolation at "
+              "the router) can only be verified for IPv4; notaus cannot verify their effect on IPv6")
+    else:
+        de = f"{n}: ob IPv6 im Praxisnetz aktiv ist, ist nicht lesbar – Einzelsperren sind nur für IPv4 geprüft"
+        en = f"{n}: whether IPv6 is active in the LAN cannot be read – per-host blocks are verified for IPv4 only"
+    return [Line(f"{n}.ipv6", WARN, de, en,
+                 "Im Ernstfall das Profil „full“ nehmen (trennt die ganze Leitung, auch IPv6) oder IPv6 in der "
+                 "FRITZ!Box abschalten (Internet › Zugangsdaten › IPv6), wenn die Praxis es nicht braucht.",
+                 "In an emergency use the profile 'full' (cuts the whole line, IPv6 included), or switch IPv6 "
+                 "off on the FRITZ!Box (Internet › Account Information › IPv6) if the practice does not need it.",
+                 detail=str(state.get("source", "")))]
 
 
 def _driver_failure(n: str, what: str, device: Any, exc: DriverError) -> Line:

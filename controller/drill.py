@@ -17,9 +17,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from controller.scheduler import DRILL_KEY, Scheduler, SchedulerBusy
+if TYPE_CHECKING:   # the scheduler pulls in APScheduler + SQLAlchemy (~1 s): not on every CLI start (panic!)
+    from controller.scheduler import Scheduler
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -39,6 +40,7 @@ def _confirm(question: str) -> bool:
 
 def cmd_drill(args: argparse.Namespace) -> int:
     from controller.cli import _actor, load_engine
+    from controller.scheduler import Scheduler, SchedulerBusy
 
     engine = load_engine(args)
     try:
@@ -79,6 +81,8 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _wait_for_end(args: argparse.Namespace, sched: Scheduler, engine: Any, until: datetime) -> int:
+    from controller.scheduler import DRILL_KEY
+
     last_shown = -1
     try:
         while engine.state.get(DRILL_KEY):

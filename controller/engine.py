@@ -9,7 +9,6 @@ ever said of something a device confirmed.
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import logging
 import os
 import threading
@@ -25,7 +24,6 @@ from typing import Any
 
 from controller.attention import Attention
 from controller.consequences import panic_warnings
-from controller.discover import voip_keep_set
 from controller.host_identity import canonical_ip
 from controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
 from controller.journal import Journal
@@ -77,7 +75,7 @@ class Engine:
         self.drivers = drivers
         self.base_dir = base_dir
         self.settings = policy.controller
-        self._executor = ThreadPoolExecutor(max_workers=max(8, 3 * len(drivers)), thread_name_prefix="notaus-dev")
+        self._executor = ThreadPoolExecutor(max_workers=max(48, 3 * len(drivers)), thread_name_prefix="notaus-dev")
         self._dev_locks = {name: threading.RLock() for name in drivers}
         self._op_lock = threading.RLock()
         self._op_depth = 0
@@ -240,7 +238,9 @@ class Engine:
             try:
                 with self._dev_locks[device]:
                     self._ensure_open(device)
-                    return fn()
+                    if not getattr(self.drivers[device], "parallel_calls", False):
+                        return fn()
+                return fn()     # the driver serialises what must be (FRITZ!Box: its worker pool)
             except DriverError as exc:
                 if exc.kind in PERMANENT:
                     raise
@@ -326,7 +326,16 @@ class Engine:
         def run_device(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
             return [call() for call in calls]
 
-        futures = {dev: self._executor.submit(run_device, calls) for dev, calls in jobs.items() if calls}
+        def run_concurrently(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
+            # a router whose driver takes concurrent calls (FRITZ!Box): WAN, every WLAN and every host
+            # block at once; the box applies host filters asynchronously, so one-by-one waits N times
+            pending = [self._executor.submit(call) for call in calls[1:]]
+            first = calls[0]()
+            return [first] + [f.result() for f in pending]
+
+        futures = {dev: self._executor.submit(
+            run_concurrently if len(calls) > 1 and getattr(self.drivers[dev], "parallel_calls", False)
+            else run_device, calls) for dev, calls in jobs.items() if calls}
         started = time.monotonic()
         deadline = started + self.settings.parallel_timeout
         results: list[DeviceResult] = []
@@ -410,35 +419,24 @@ class Engine:
                 plan.steps.append(Step(name, "wlan_off"))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
+        if prof.block_clients and not prof.cut_wan:
+            from controller import keep_phones
+
+            plan.notes.extend(keep_phones.ipv6_unverified(self))   # per-host blocks are IPv4 by signature
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
         return plan
 
     def _clients_to_block(self, router: str, keep_roles: list[str], *,
                           keep_voip: bool = False) -> list[tuple[str, str]]:
-        """Every known client except the kept roles, the controller and the network gear itself."""
-        keep_ips = {h.ip for h in self.policy.hosts if h.ip and h.role in keep_roles}
-        keep_ips |= {d.address for d in self.policy.devices}
-        if self.settings.ip:
-            keep_ips.add(self.settings.ip)
-        keep_macs = {h.mac for h in self.policy.hosts if h.mac and h.role in keep_roles}
-        if keep_voip:  # the box's registered VoIP clients, named in the policy or not (issue 17)
-            voip_ips, voip_macs = voip_keep_set(self._router_hosts.get(router, []),
-                                                self._telephony.get(router, Telephony()).phones)
-            keep_ips |= voip_ips
-            keep_macs |= voip_macs
-            keep_ips |= {h.ip for h in self.policy.hosts if h.ip and h.mac in voip_macs}
-        if self.settings.mac:
-            keep_macs.add(self.settings.mac)
-        out: dict[str, str] = {}
-        for h in self.policy.hosts:
-            if h.ip and h.ip not in keep_ips and h.role not in keep_roles and h.role not in ("controller", "router",
-                                                                                           "switch"):
-                out[h.ip] = h.name
-        for rh in self._router_hosts.get(router, []):
-            mac = safe_mac(rh.mac)
-            if rh.ip and rh.ip not in keep_ips and mac not in keep_macs and rh.ip not in out:
-                out[rh.ip] = rh.name or rh.ip
-        return sorted(((name, ip) for ip, name in out.items()), key=lambda t: ipaddress.ip_address(t[1]))
+        """Every client the router lists *now* and every policy host, except the kept (by MAC), notaus and the gear.
+
+        ``keep_voip``: the box's registered VoIP clients are kept too, named in the policy or not (issue 17).
+        """
+        from controller import keep_phones
+
+        hosts = keep_phones.current_hosts(self, router)
+        return [(t.name, t.ip) for t in keep_phones.targets(self, keep_roles, hosts, router=router,
+                                                             keep_voip=keep_voip)]
 
     def panic(self, profile: str = "full", *, actor: str) -> OperationResult:
         started = time.monotonic()
@@ -466,10 +464,19 @@ class Engine:
             jobs, steps_of = self._jobs_for(plan.steps, "panic")
             results = self._run_parallel(jobs, steps_of, "panic")
             outcome = OperationResult.summarize(results) if plan.steps else "failed"
+            from controller import egress
+
+            # proof from the data plane: a second way out (LTE, second line, hotspot) survives any router cut
+            proof = egress.after_panic(self, profile, outcome)
+            second_path = bool(proof and proof["reachable"])
+            if second_path and outcome == "done":
+                outcome = "partial"
             result = OperationResult("panic", outcome, results, plan.warnings,
-                                     message=_panic_message(outcome, plan),
+                                     message=egress.MESSAGE_DE if second_path else _panic_message(outcome, plan)
+                                     + ("" if not any("IPv6" in n for n in plan.notes) else
+                                        " IPv6 nicht geprüft – siehe Hinweise."),
                                      seconds=round(time.monotonic() - started, 3),
-                                     data={"profile": profile, "notes": plan.notes})
+                                     data={"profile": profile, "notes": plan.notes, "egress": proof})
             self.journal.append("panic.result", {"outcome": outcome, "seconds": result.seconds,
                                                  "steps": len(results), "notes": plan.notes}, actor=actor)
             self._status_cache = None
@@ -773,6 +780,19 @@ class Engine:
             if d.name in self._health and not self._health[d.name].get("ok", True):
                 obs["health"] = self._health[d.name].get("message")
             devices.append(obs)
+        from controller import egress
+
+        proof = egress.for_status(self, bool(panic_active and not panic_gaps))
+        if proof is not None and proof["reachable"]:
+            panic_gaps.append({"what": "second_path"})    # notaus reached the internet: not contained
+        ipv6_notes: list[str] = []
+        profile = self.policy.profiles.get(str((desired["containment"] or {}).get("profile", "")))
+        if panic_active and profile is not None and profile.block_clients and not profile.cut_wan:
+            from controller import keep_phones
+
+            ipv6_notes = keep_phones.ipv6_unverified(self)
+            if ipv6_notes:
+                panic_gaps.append({"what": "ipv6_unverified"})   # "contained" claims only what was read back
         doc = {
             "contained": bool(panic_active and not panic_gaps),
             "containment": desired["containment"],
@@ -787,6 +807,12 @@ class Engine:
             "journal_head": (h.hash if (h := self.journal.head()) else None),
             "attention": attention,
         }
+        if proof is not None:
+            doc["egress"] = proof
+            if proof["reachable"]:
+                doc["warnings"] = [*doc.get("warnings", []), egress.MESSAGE_DE]
+        if ipv6_notes:
+            doc["warnings"] = [*doc.get("warnings", []), *ipv6_notes]
         self._status_cache = (time.monotonic(), doc)
         return doc
 
@@ -797,18 +823,23 @@ class Engine:
             if not self.state.is_active():
                 Attention(self.state, self.journal).prune([])
                 return []
+            from controller import keep_phones
+
+            # keep-phones: clients that joined or changed address since the panic become desired blocks
+            freed = keep_phones.refresh(self)
+            desired = self.state.desired()
             observed = observe(self)
             all_gaps = find_gaps(desired, observed)
             attention = Attention(self.state, self.journal)
             attention.prune(all_gaps)   # device confirms it now, or it is no longer wanted
             gaps = [g for g in all_gaps if observed.get(g["device"], {}).get("reachable")]
             gaps = attention.due(gaps)  # refused steps wait for their backoff: no journal entry per pass
-            if not gaps:
+            if not gaps and not freed:
                 return []
             drifts = [{k: v for k, v in g.items() if k != "step"} for g in gaps]
             for drift in drifts:
                 self.journal.append("drift", drift)
-            jobs, steps_of = self._jobs_for([g["step"] for g in gaps], "enforce")
+            jobs, steps_of = self._jobs_for([g["step"] for g in gaps] + freed, "enforce")
             results = self._run_parallel(jobs, steps_of, "enforce")
             aligned = _align(gaps, results)
             for drift, res in zip(drifts, aligned, strict=False):

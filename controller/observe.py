@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,24 @@ def observe_router(engine: Engine, name: str, drv: RouterDriver, desired: dict[s
     except DriverError:
         pass
     if drv.supports("block_host"):
-        for ip in sorted(desired["router_blocks"]):
+        blocked_ips = sorted(desired["router_blocks"])
+
+        def read(ip: str) -> bool | None:
             try:
-                if engine._call(name, functools.partial(drv.host_blocked, ip)):
-                    obs["blocked_hosts"].append(ip)
+                return bool(engine._call(name, functools.partial(drv.host_blocked, ip)))
             except DriverError:
+                return None
+        if getattr(drv, "parallel_calls", False) and len(blocked_ips) > 1:
+            # 20 blocked clients read one by one cost 20 round trips per status/enforcement pass
+            with ThreadPoolExecutor(max_workers=min(16, len(blocked_ips)),
+                                    thread_name_prefix=f"observe-{name}") as pool:
+                readings = list(pool.map(read, blocked_ips))
+        else:
+            readings = [read(ip) for ip in blocked_ips]
+        for ip, blocked in zip(blocked_ips, readings, strict=True):
+            if blocked:
+                obs["blocked_hosts"].append(ip)
+            elif blocked is None:
                 obs.setdefault("unreadable_hosts", []).append(ip)
     return obs
 

@@ -44,6 +44,7 @@ import concurrent.futures
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -99,6 +100,8 @@ SECOND_FACTOR_FAULTS = {866: "required", 867: "blocked", 868: "busy"}
 WAN_RIGHT_FIRMWARE = (8, 25)
 WAN_RIGHT = ("Selbstständige Portfreigaben und das Trennen und Wiederherstellen der Internetverbindung für "
              "dieses Gerät erlauben")
+#: driver threads (each keeps its own digest nonce warm after its first call)
+WORKERS = 16
 WAN_RIGHT_PLACE = "Internet › Freigaben › Portfreigaben › (dieses Gerät) › Gerät bearbeiten"
 DEFAULT_PORT = 49000
 DEFAULT_TLS_PORT = 49443
@@ -125,6 +128,9 @@ class FritzBoxDriver(RouterDriver):
         self._fc: FritzConnection | None = None
         self._worker: _DaemonWorker | None = None
         self.firmware: str = ""
+        #: the engine may run this router's steps at once (host blocks, WLANs, WAN): the box answers
+        #: concurrent SOAP calls; option ``parallel_calls: false`` gives the one-at-a-time behaviour
+        self.parallel_calls = bool(self.options.get("parallel_calls", True))
         self._wan_service: str | None = None
         self._wlan_services: list[str] = []
         self._cache_dir: Path | None = None
@@ -133,7 +139,7 @@ class FritzBoxDriver(RouterDriver):
     def open(self) -> None:
         if self._fc is not None:
             return
-        self._worker = _DaemonWorker(f"fritz-{self.name}")
+        self._worker = _DaemonWorker(f"fritz-{self.name}", WORKERS if self.parallel_calls else 1)
         self._cache_dir = self._prepare_cache_dir()
         try:
             self._load()
@@ -199,15 +205,40 @@ class FritzBoxDriver(RouterDriver):
                               device=self.name)
         future = self._worker.submit(fn)
         limit = self.timeout if limit is None else limit
+        return self._wait(future, what, limit)
+
+    def _wait(self, future: concurrent.futures.Future[T], what: str, limit: float) -> T:
         try:
-            return future.result(timeout=limit)
+            return future.result(timeout=max(0.0, limit))
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise self._unreachable(f"no answer within {limit:g} s while {what}") from None
+            raise self._unreachable(f"no answer within {self.timeout:g} s while {what}") from None
         except DriverError:
             raise
         except Exception as err:  # mapped to a sentence a person can act on
             raise self._map_error(err, what) from err
+
+    def _call_all(self, calls: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Several actions at once (the worker pool runs them side by side), all bounded by one ``timeout``.
+
+        Why: three WLANs switched one after another cost three round trips, and their read-back six.
+        """
+        fc = self._require_fc()
+        if self._worker is None:
+            raise DriverError(f"{self.name}: driver not opened (internal error: open() was not called)",
+                              device=self.name)
+        for service, action, _ in calls:
+            if not self._has(service, action):
+                raise NotSupported(f"{self.name}: this FRITZ!Box (FRITZ!OS {fc.system_version}) has no TR-064 "
+                                   f"action {service}.{action}; a firmware update may add it", device=self.name)
+
+        def bind(service: str, action: str, arguments: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+            return lambda: fc.call_action(service, action, arguments=arguments)
+
+        futures = [self._worker.submit(bind(*c)) for c in calls]
+        deadline = time.monotonic() + self.timeout
+        return [self._wait(f, f"calling {service}.{action}", deadline - time.monotonic())
+                for f, (service, action, _) in zip(futures, calls, strict=True)]
 
     def _call(self, service: str, action: str, **arguments: Any) -> dict[str, Any]:
         fc = self._require_fc()
@@ -358,6 +389,26 @@ class FritzBoxDriver(RouterDriver):
         self._call(service, "SetConnectionTrigger", NewConnectionTrigger=trigger)
         self._call(service, "RequestConnection")
 
+    # -------------------------------------------------------------------------------- IPv6
+    def ipv6_lan(self) -> dict[str, Any]:
+        """Whether the box hands IPv6 to the LAN: ``{"active": True|False|None, "prefix": ..., "source": ...}``.
+
+        Why it matters: ``DisallowWANAccessByIP`` takes an IPv4 address by signature; whether the box's
+        block also stops that device's IPv6 traffic is not reported anywhere. The delegated LAN prefix
+        (``X_AVM_DE_GetIPv6Prefix``) and the external IPv6 address (``X_AVM_DE_GetExternalIPv6Address``,
+        what Home Assistant's fritz integration reads for "ipv6_active", home-assistant/core#83665) live
+        in the IGD service ``WANIPConn1``, which is absent when UPnP is off (kbr/fritzconnection#236):
+        then the answer is ``None`` (unknown), never "no IPv6".
+        """
+        source = "WANIPConn1.X_AVM_DE_GetIPv6Prefix"
+        if not self._has("WANIPConn1", "X_AVM_DE_GetIPv6Prefix"):
+            return {"active": None, "prefix": "", "source": "not readable (UPnP/IGD status service off)"}
+        answer = self._call("WANIPConn1", "X_AVM_DE_GetIPv6Prefix")
+        prefix = str(answer.get("NewIPv6Prefix") or "")
+        length = int(answer.get("NewPrefixLength") or 0)
+        active = bool(prefix) and prefix not in ("::", "0::") and int(answer.get("NewValidLifetime") or 0) > 0
+        return {"active": active, "prefix": f"{prefix}/{length}" if prefix else "", "source": source}
+
     # --------------------------------------------------------------------------- host filter
     def block_host(self, ip: str) -> None:
         self._call("X_AVM-DE_HostFilter1", "DisallowWANAccessByIP", NewIPv4Address=ip, NewDisallow=True)
@@ -371,13 +422,18 @@ class FritzBoxDriver(RouterDriver):
 
     # -------------------------------------------------------------------------------- WLAN
     def wlan_status(self) -> list[WlanNet]:
+        services = self._wlan_services
+        ext = [s for s in services if self._has(s, "X_AVM-DE_GetWLANExtInfo")]
+        none: dict[str, Any] = {}
+        answers = self._call_all([(s, "GetInfo", none) for s in services]
+                                 + [(s, "X_AVM-DE_GetWLANExtInfo", none) for s in ext])
+        infos, ext_infos = answers[:len(services)], dict(zip(ext, answers[len(services):], strict=True))
         nets = []
-        for i, service in enumerate(self._wlan_services):
-            info = self._call(service, "GetInfo")
-            if self._has(service, "X_AVM-DE_GetWLANExtInfo"):
-                guest = self._call(service, "X_AVM-DE_GetWLANExtInfo").get("NewX_AVM-DE_APType") == "guest"
+        for i, (service, info) in enumerate(zip(services, infos, strict=True)):
+            if service in ext_infos:
+                guest = ext_infos[service].get("NewX_AVM-DE_APType") == "guest"
             else:  # the last of three or more WLANs is the guest network on FRITZ!Boxes
-                guest = len(self._wlan_services) >= 3 and i == len(self._wlan_services) - 1
+                guest = len(services) >= 3 and i == len(services) - 1
             nets.append(WlanNet(index=int(service[17:]), ssid=str(info["NewSSID"]), enabled=bool(info["NewEnable"]),
                                 guest=guest))
         return nets
@@ -385,8 +441,7 @@ class FritzBoxDriver(RouterDriver):
     def set_wlan(self, enabled: bool) -> None:
         if not self._wlan_services:
             raise NotSupported(f"{self.name}: this FRITZ!Box has no WLAN", device=self.name)
-        for service in self._wlan_services:
-            self._call(service, "SetEnable", NewEnable=enabled)
+        self._call_all([(service, "SetEnable", {"NewEnable": enabled}) for service in self._wlan_services])
 
     # ------------------------------------------------------------------------------- hosts
     def hosts(self) -> list[Host]:
@@ -557,18 +612,19 @@ def firmware_at_least(software_version: str, wanted: tuple[int, int]) -> bool:
 
 
 class _DaemonWorker:
-    """One long-lived daemon thread that runs the driver's calls in order.
+    """Long-lived daemon threads that run the driver's calls (one thread: strictly in order).
 
-    Like a one-thread ``ThreadPoolExecutor`` (same thread = warm digest nonce and keep-alive), but
-    a daemon: Python joins executor threads at exit, so one HTTP request hanging on a dead box would
+    Like a small ``ThreadPoolExecutor`` (long-lived threads = warm digest nonce and keep-alive), but
+    daemons: Python joins executor threads at exit, so one HTTP request hanging on a dead box would
     keep a CLI command alive after it printed its verdict. Here the process exits at once.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, threads: int = 1) -> None:
         self._jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Callable[[], Any]] | None] = (
             queue.SimpleQueue())
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     def _run(self) -> None:
         while True:
@@ -590,4 +646,5 @@ class _DaemonWorker:
 
     def shutdown(self) -> None:
         """Stop taking work; a call still running ends by its own timeout, nobody waits for it."""
-        self._jobs.put(None)
+        for _ in self._threads:
+            self._jobs.put(None)

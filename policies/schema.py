@@ -132,6 +132,28 @@ class HostEntry(Strict):
         return None if v is None else normalize_mac(v)
 
 
+class EgressProbe(Strict):
+    """Proof from the data plane: after a ``full`` panic notaus tries to reach these from its own interface.
+
+    Empty (the default) sends nothing, for an offline lab or demo. For a practice, e.g.
+    ``tcp: ["1.1.1.1:443", "9.9.9.9:443", "[2606:4700:4700::1111]:443"]`` and ``dns: ["9.9.9.9"]``.
+    """
+
+    tcp: list[str] = Field(default_factory=list)      # "ADDRESS:PORT", IPv6 as "[ADDRESS]:PORT"
+    dns: list[str] = Field(default_factory=list)      # resolver "ADDRESS" or "ADDRESS:PORT" (UDP, default 53)
+    dns_name: str = "example.com"
+    timeout: float = Field(default=1.0, gt=0, le=5)
+
+    @field_validator("tcp", "dns")
+    @classmethod
+    def _targets(cls, v: list[str]) -> list[str]:
+        from controller.egress import parse_target  # one parser for schema and probe
+
+        for target in v:
+            parse_target(target, default_port=53)
+        return v
+
+
 class ControllerSettings(Strict):
     state_dir: str = "./var"
     ip: str | None = None
@@ -141,6 +163,7 @@ class ControllerSettings(Strict):
     parallel_timeout: float = Field(default=10.0, gt=0, le=120)  # bound for a whole panic step
     retries: int = Field(default=2, ge=0, le=5)
     verify_timeout: float = Field(default=5.0, gt=0, le=60)
+    egress_probe: EgressProbe = Field(default_factory=EgressProbe)
 
     @field_validator("mac")
     @classmethod

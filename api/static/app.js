@@ -496,7 +496,9 @@
       banner.textContent = (keep ? T["result_" + outcome + "_keep"] : T["result_" + outcome]) || outcome;
       var msg = "";
       if (outcome === "refused") { msg = T.refused_reason + ": " + (d.detail || d.message || ""); }
-      if (outcome === "failed" || outcome === "partial") { msg = routerHint().trim(); }
+      // partial/failed say why (e.g. "zweiter Weg ins Internet", "IPv6 nicht geprüft") and which cable to pull
+      if (outcome === "failed" || outcome === "partial") { msg = ((d.message || "") + " " + routerHint()).trim(); }
+      else if (outcome === "done" && /IPv6/.test(d.message || "")) { msg = d.message; }
       $("result-message").textContent = msg;
       setMode("result");
       refresh().then(function () { focusOn(banner); });
@@ -564,6 +566,7 @@
         state.className = "banner " + s.state_code;
         // keep-phones blocks the PCs but leaves the internet on: never call that "getrennt"
         state.textContent = s.tile && s.tile.code === "blocked" ? T.state_blocked : (T["state_" + s.state_code] || s.state);
+        if (s.warnings && s.warnings.length) { state.textContent += " – " + s.warnings.join(" "); }
         state.dataset.state = s.state_code;
         $("generated").textContent = new Date(s.generated).toLocaleTimeString(lang);
         var devs = $("devices");

@@ -16,7 +16,8 @@ Field behaviours of newer FRITZ!OS (see :mod:`drivers.fritzbox` for the public r
 (``ForceTermination`` disconnects and then answers fault 707 DisconnectInProgress, kbr/fritzconnection
 #236), ``wan_right=False`` (FRITZ!OS 8.25 without the per-device right: ``ForceTermination`` answers
 200 and nothing happens, ioBroker.tr-064#684), ``second_factor`` (actions answering fault 866
-"second factor authentication required").
+"second factor authentication required"), ``ipv6_prefix`` (the LAN gets IPv6 from this delegated
+prefix, read by ``WANIPConn1.X_AVM_DE_GetIPv6Prefix``).
 
 An unauthenticated control endpoint on the same listener lets tests drive a simulator that runs in
 another process or namespace: ``POST /_sim/reboot``, ``POST /_sim/reconnect``, ``POST /_sim/mode``
@@ -101,7 +102,8 @@ class Tr064Simulator(SimHttpServer):
                  restricted_users: dict[str, str] | None = None, wan_service: str = "WANPPPConnection1",
                  reconnect_delay: float = 0.3, connect_delay: float = 0.05, hostfilter_delay: float = 0.2,
                  reboot_delay: float = 0.5, firmware: str | None = None, termination_fault: int | None = None,
-                 wan_right: bool = True, second_factor: set[tuple[str, str]] | None = None) -> None:
+                 wan_right: bool = True, second_factor: set[tuple[str, str]] | None = None,
+                 ipv6_prefix: str = "") -> None:
         self.host = host
         self._requested_port = port
         self.latency = latency
@@ -118,6 +120,7 @@ class Tr064Simulator(SimHttpServer):
                                   firmware=firmware or self.description.firmware, new_sid=self._new_sid)
         self.actions.termination_fault = termination_fault
         self.actions.wan_right = wan_right
+        self.actions.ipv6_prefix = ipv6_prefix
         self.second_factor: set[tuple[str, str]] = set(second_factor or ())
         install_lan_handlers(self.actions)   # read-only LAN/line/IPv6 facts for discovery (tr64_lan)
         self._store: dict[str, dict[str, str]] = {}
@@ -128,6 +131,8 @@ class Tr064Simulator(SimHttpServer):
         self.calls: Counter[str] = Counter()        # "Service.Action" -> answered SOAP calls
         self.documents_served = 0                   # description/SCPD GETs (discovery)
         self.hung_requests = 0                      # requests that met ``hang`` (the client had to time out)
+        self.inflight = 0                           # authenticated SOAP calls being answered right now
+        self.max_inflight = 0                       # the most at once (shows a client's parallelism)
         SimHttpServer.__init__(self)
 
     # ---------------------------------------------------------------------------- lifecycle
@@ -343,8 +348,15 @@ def _make_handler(sim: Tr064Simulator) -> type[BaseHTTPRequestHandler]:
                     self._send(401, UNAUTHORIZED_HTML, "text/html",
                                {"WWW-Authenticate": sim.auth.challenge(stale=stale)})
                     return
-            if sim.latency > 0:
-                time.sleep(sim.latency)
+            with sim._action_lock:
+                sim.inflight += 1
+                sim.max_inflight = max(sim.max_inflight, sim.inflight)
+            try:
+                if sim.latency > 0:
+                    time.sleep(sim.latency)
+            finally:
+                with sim._action_lock:
+                    sim.inflight -= 1
             try:
                 req = parse_request(body, self.headers.get("SOAPACTION", ""))
                 if req.service_type and req.service_type != svc.service_type:

@@ -68,6 +68,8 @@ class BoxActions:
         self.termination_fault: int | None = None
         #: FRITZ!OS 8.25's per-device right to disconnect; without it ForceTermination is a silent no-op
         self.wan_right = True
+        #: the delegated LAN prefix, e.g. "2001:db8:1200:3400::" (empty: the box gives the LAN no IPv6)
+        self.ipv6_prefix = ""
         s = state
         wan_services = ("WANPPPConnection1", "WANIPConnection1")
         self.handlers: dict[tuple[str, str], Handler] = {
@@ -102,6 +104,8 @@ class BoxActions:
             ("WANIPConn1", "ForceTermination"): _void(s.force_termination),
             ("WANIPConn1", "RequestConnection"): _void(s.request_connection),
             ("WANIPConn1", "GetExternalIPAddress"): lambda a: {"NewExternalIPAddress": self._ext_ip()},
+            ("WANIPConn1", "X_AVM_DE_GetIPv6Prefix"): self._ipv6_prefix,
+            ("WANIPConn1", "X_AVM_DE_GetExternalIPv6Address"): self._ipv6_external,
             ("WANCommonIFC1", "GetCommonLinkProperties"): lambda a: {
                 "NewWANAccessType": "DSL", "NewLayer1UpstreamMaxBitRate": 40_000_000,
                 "NewLayer1DownstreamMaxBitRate": 100_000_000, "NewPhysicalLinkStatus": "Up"},
@@ -184,6 +188,16 @@ class BoxActions:
         if self.termination_fault is not None:
             raise SoapFault(self.termination_fault)
         return {}
+
+    def _ipv6_prefix(self, a: dict[str, str]) -> Values:
+        up = bool(self.ipv6_prefix) and self.state.wan.status == "Connected"
+        return {"NewIPv6Prefix": self.ipv6_prefix if up else "", "NewPrefixLength": 56 if up else 0,
+                "NewValidLifetime": 7200 if up else 0, "NewPreferedLifetime": 3600 if up else 0}
+
+    def _ipv6_external(self, a: dict[str, str]) -> Values:
+        up = bool(self.ipv6_prefix) and self.state.wan.status == "Connected"
+        return {"NewExternalIPv6Address": "2001:db8:ffff::17" if up else "", "NewPrefixLength": 64 if up else 0,
+                "NewValidLifetime": 7200 if up else 0, "NewPreferedLifetime": 3600 if up else 0}
 
     def _status_info(self, a: dict[str, str]) -> Values:
         s = self.state
