@@ -2,38 +2,48 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HASH   := $(shell sha1sum pyproject.toml | cut -c1-12)
+RUN_STAMP  := $(VENV)/.run-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
 
-.PHONY: install run test lint unit lab bench constraints clean
+.PHONY: install test-install run test lint unit lab bench constraints clean
 
-$(STAMP): pyproject.toml
-	@sh deploy/test-deps.sh
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# what running notaus needs: a venv with the package and its runtime dependencies (as root, python3-venv
+# from apt where it is missing) – no test tooling
+$(RUN_STAMP): pyproject.toml
+	@test -x $(BIN)/python || { PYTHON=$(PYTHON) sh deploy/run-deps.sh && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	@rm -f $(VENV)/.installed-*
+	$(BIN)/python -m pip install --quiet -e .
+	@rm -f $(VENV)/.run-* $(VENV)/.test-* $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+# and what the tests need on top: the [test] extras; as root the Debian packages of deploy/test-deps.sh
+$(TEST_STAMP): $(RUN_STAMP)
+	@sh deploy/test-deps.sh
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(RUN_STAMP)
+test-install: $(TEST_STAMP)
 
 ## run: start notaus on the simulated demo practice (web UI on http://127.0.0.1:8080)
 run: install
 	$(BIN)/notaus --config policies/demo.yaml serve --with-simulator
 
 ## test: lint, type-check, unit tests and (as root) the network-lab tests
-test: install
+test: test-install
 	$(BIN)/ruff check .
 	$(BIN)/mypy controller drivers policies api tests bench
 	$(BIN)/python -m pytest
 
-unit: install
+unit: test-install
 	$(BIN)/python -m pytest -m "not lab"
 
-lab: install
+lab: test-install
 	$(BIN)/python -m pytest tests/lab
 
 ## bench: speed and memory figures, each beside a baseline measured in the same run
-bench: install
+bench: test-install
 	$(BIN)/python bench/run_all.py
 
 ## constraints: re-pin the versions a practice box installs (deploy/constraints.txt) from a fresh venv
@@ -44,4 +54,4 @@ constraints:
 	mv deploy/constraints.new deploy/constraints.txt && rm -rf .venv-constraints
 
 clean:
-	rm -rf $(VENV) var test-artifacts bench-results .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) var test-artifacts bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

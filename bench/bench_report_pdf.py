@@ -10,10 +10,12 @@ Each renderer runs in a fresh child process, so its imports, fonts and memory ar
   much rendering added; Chromium: the highest sum of the proportional set size (PSS) of its whole
   process tree, sampled every 10 ms (browser, renderer, GPU and utility processes run at once);
 * disk: the installed files of the Python distributions (ReportLab and what it pulls in) beside the
-  Debian packages of Chromium (``Installed-Size`` of chromium and chromium-common only – a fresh box
-  also needs their libraries, see the figures in docs/ or the closing note of issue 10).
+  Debian packages of Chromium (``Installed-Size`` of chromium and chromium-common only). A fresh box
+  also needs Chromium's libraries: in a fresh bookworm minbase root (``deploy/chroot-test.sh``),
+  ``apt-get install --no-install-recommends chromium`` wanted 154 packages and 693 MB (884 MB and 290
+  packages with recommends), measured 2026-12.
 
-Run: ``python bench/bench_report_pdf.py [--notes 110] [--runs 3]``.
+Run: ``python bench/bench_report_pdf.py [--notes 100] [--runs 3]``.
 """
 
 from __future__ import annotations
@@ -170,7 +172,7 @@ contacts: {{data_protection_officer: {{name: Dr. Datenschutz GmbH, phone: 0221 5
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--notes", type=int, default=110, help="staff notes in the incident (report length)")
+    ap.add_argument("--notes", type=int, default=100, help="staff notes in the incident (report length)")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp_s:

@@ -40,7 +40,7 @@ if [ -d "$R/var/lib/notaus" ]; then
                 if command -v sqlite3 >/dev/null 2>&1; then
                     sqlite3 "$src" ".timeout 10000" ".backup '$dst'"
                 else
-                    python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()' "$src" "$dst"
+                    "${NOTAUS_PYTHON:-python3}" -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d); d.close()' "$src" "$dst"
                 fi ;;
             *) cp -p "$src" "$dst" ;;
         esac

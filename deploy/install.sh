@@ -4,8 +4,10 @@
 #   sudo deploy/install.sh --provider-key it-mueller.pub [--hostname notaus.praxis.lan] [--no-start]
 #   deploy/install.sh --root /tmp/fakeroot --no-start --link-source   # throwaway root (CI, tests)
 #
-# --link-source: no build and no download: the venv sees the system's Python packages and the
-# source tree is linked in (offline Raspberry Pi images, CI). Default: pip installs the package.
+# --link-source: no build and no download: the venv sees the Python packages of the interpreter that
+# creates it (--python, default python3: Debian's packages) and the source tree is linked in (offline
+# Raspberry Pi images, CI). Default: pip installs the package and its pinned dependencies.
+# --python PY (or NOTAUS_PYTHON): the interpreter the venv is made from, e.g. a checkout's .venv/bin/python.
 #
 # What it does: python3-venv from apt if missing; system user 'notaus'; venv in /opt/notaus/venv with
 # this source tree installed; /etc/notaus (policy, secrets 0600, TLS certificate, pinned provider
@@ -20,11 +22,12 @@ PROVIDER_KEY=""
 HOSTNAME_CERT=""
 START=1
 LINK=0
+PY=${NOTAUS_PYTHON:-python3}
 PIP_ARGS=${NOTAUS_PIP_ARGS:-}
 VENV_ARGS=${NOTAUS_VENV_ARGS:-}
 
 usage() {
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-0}"
 }
 
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
         --hostname) HOSTNAME_CERT=$2; shift 2 ;;
         --no-start) START=0; shift ;;
         --link-source) LINK=1; shift ;;
+        --python) PY=$2; shift 2 ;;
         -h|--help) usage 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
     esac
@@ -53,8 +57,8 @@ say() { printf 'notaus: %s\n' "$*"; }
 # ---------------------------------------------------------------- Debian packages
 # A fresh Debian 12 / Raspberry Pi OS Lite has python3 but not python3-venv (venv's ensurepip).
 need=""
-command -v python3 >/dev/null 2>&1 || need="python3"
-python3 -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
+command -v "$PY" >/dev/null 2>&1 || need="python3"
+"$PY" -c 'import ensurepip, venv' 2>/dev/null || need="$need python3-venv"
 if [ -n "$need" ]; then
     if [ "$R" = "" ] && command -v apt-get >/dev/null 2>&1; then
         say "installing Debian packages:$need"
@@ -67,9 +71,9 @@ if [ -n "$need" ]; then
         exit 1
     fi
 fi
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
     echo "install.sh: notaus needs Python 3.11 or newer (Debian 12 / Raspberry Pi OS bookworm);" \
-         "this system has $(python3 -V 2>&1)" >&2; exit 1; }
+         "this system has $("$PY" -V 2>&1)" >&2; exit 1; }
 
 # ---------------------------------------------------------------- user
 mkdir -p "$R/etc"
@@ -104,15 +108,18 @@ if [ "$SRC" != "$OPT/src" ]; then
     mv "$OPT/src.new" "$OPT/src"
 fi
 if [ "$LINK" -eq 1 ]; then
-    [ -x "$OPT/venv/bin/python" ] || python3 -m venv --system-site-packages "$OPT/venv"
+    [ -x "$OPT/venv/bin/python" ] || "$PY" -m venv --system-site-packages "$OPT/venv"
     site=$("$OPT/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    echo "$OPT/src" > "$site/notaus-src.pth"
+    # the source tree, then the package directories of $PY (a venv's own are not "system" packages)
+    { echo "$OPT/src"
+      "$PY" -c 'import sys; print("\n".join(p for p in sys.path if p.endswith(("site-packages", "dist-packages"))))'
+    } > "$site/notaus-src.pth"
     printf '#!%s\nimport sys\nfrom controller.cli import main\nsys.exit(main())\n' "$OPT/venv/bin/python" \
         > "$OPT/venv/bin/notaus"
     chmod 0755 "$OPT/venv/bin/notaus"
 else
     # shellcheck disable=SC2086
-    [ -x "$OPT/venv/bin/python" ] || python3 -m venv $VENV_ARGS "$OPT/venv"
+    [ -x "$OPT/venv/bin/python" ] || "$PY" -m venv $VENV_ARGS "$OPT/venv"
     # the versions CI tested, so every practice a provider looks after runs the same code
     [ -f "$OPT/src/deploy/constraints.txt" ] && PIP_ARGS="-c $OPT/src/deploy/constraints.txt $PIP_ARGS"
     # shellcheck disable=SC2086

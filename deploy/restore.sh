@@ -46,7 +46,7 @@ if grep -q '^notaus:' "$R/etc/passwd" 2>/dev/null; then
     chown -R "$OWNER" "$R/etc/notaus/secrets" "$R/etc/notaus/tls" "$R/etc/notaus/policy.yaml" 2>/dev/null || true
 fi
 if [ -f "$R/var/lib/notaus/journal.sqlite" ]; then
-    PY=python3
+    PY=${NOTAUS_PYTHON:-python3}
     [ -x "$R/opt/notaus/venv/bin/python" ] && PY="$R/opt/notaus/venv/bin/python"
     "$PY" - "$R/var/lib/notaus/journal.sqlite" <<'PY' || { echo "restore.sh: restored journal does not verify" >&2; exit 1; }
 import sys

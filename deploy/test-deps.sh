@@ -1,10 +1,10 @@
 #!/bin/sh
-# Debian packages `make test` needs. As root: install what is missing (the network lab's tools via
-# lab-deps.sh, Python venv support, Chromium for the UI tests). As a normal user: say what will skip.
+# Debian packages `make test` needs beyond `make run`'s (deploy/run-deps.sh): the network lab's tools
+# (lab-deps.sh), Chromium for the browser tests, poppler-utils to look at the PDF report, debootstrap
+# for the chroot install test. As root: install what is missing. As a normal user: say what will skip.
 set -eu
 here=$(dirname "$0")
 missing=""
-python3 -c 'import venv, ensurepip' 2>/dev/null || missing="$missing python3-venv"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
 command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"

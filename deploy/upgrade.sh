@@ -1,7 +1,7 @@
 #!/bin/sh
 # Upgrade notaus in place from a new source tree: back up, install, restart, check.
 #
-#   sudo deploy/upgrade.sh [--source DIR] [--root DIR] [--no-start] [--link-source]
+#   sudo deploy/upgrade.sh [--source DIR] [--root DIR] [--no-start] [--link-source] [--python PY]
 #
 # Configuration, tokens, certificate and journal stay as they are (install.sh never overwrites
 # them); a backup is written to /var/lib/notaus/backups first, so a bad upgrade can be undone with
@@ -18,6 +18,7 @@ while [ $# -gt 0 ]; do
         --source) SRC=$2; shift 2 ;;
         --no-start) START=0; PASS="$PASS --no-start"; shift ;;
         --link-source) PASS="$PASS --link-source"; shift ;;
+        --python) NOTAUS_PYTHON=$2; export NOTAUS_PYTHON; shift 2 ;;
         -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "upgrade.sh: unknown option $1" >&2; exit 1 ;;
     esac

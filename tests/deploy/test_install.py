@@ -32,7 +32,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the installer needs r
 
 
 def sh(*argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=300)
+    """A deploy script; its venv is made from this interpreter (``--link-source`` then sees this venv's
+    packages), never from whatever ``python3`` the machine has on PATH."""
+    env = {**os.environ, "NOTAUS_PYTHON": sys.executable}
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True, timeout=300, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -74,6 +77,19 @@ def test_files_modes_and_owner(installed: tuple[Path, str]) -> None:
     cert = x509.load_pem_x509_certificate((etc / "tls/cert.pem").read_bytes())
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "notaus.praxis.lan" in san.get_values_for_type(x509.DNSName)
+
+
+def test_link_source_venv_sees_the_given_interpreters_packages(installed: tuple[Path, str]) -> None:
+    root, _ = installed
+    pth = next((root / "opt/notaus/venv/lib").glob("python3*/site-packages/notaus-src.pth")).read_text().split()
+    assert pth[0] == str(root / "opt/notaus/src")
+    import sysconfig
+
+    assert sysconfig.get_paths()["purelib"] in pth, pth     # this venv's, not the machine python3's
+    out = subprocess.run([str(root / "opt/notaus/venv/bin/python"), "-P", "-c",   # -P: not the cwd's checkout
+                          "import apscheduler, controller; print(controller.__file__)"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == str(root / "opt/notaus/src/controller/__init__.py")
 
 
 def test_unit_is_hardened_and_points_at_the_install(installed: tuple[Path, str]) -> None:
@@ -168,3 +184,4 @@ def test_upgrade_then_uninstall_keeps_the_journal_unless_purged(installed: tuple
     sh(DEPLOY / "uninstall.sh", "--root", root, "--purge")
     assert not (root / "var/lib/notaus").exists() and not (root / "etc/notaus").exists()
     assert not re.search(r"^notaus:", (root / "etc/passwd").read_text(), re.M)
+

@@ -233,6 +233,34 @@ def test_service_starts_as_the_unit_says(box: Box) -> None:
     assert json.loads(verified.stdout)["ok"] is True
 
 
+
+@pytest.mark.skipif(not shutil.which("pdftotext") or not shutil.which("pdffonts"), reason="needs poppler-utils")
+def test_pdf_report_renders_with_what_install_sh_installed(box: Box) -> None:
+    # the box has no Chromium and no DejaVu fonts (minbase): the report must come out of the venv alone.
+    # Its own state directory, so the service's /var/lib/notaus stays owned by the notaus user.
+    policy = box.path("/etc/notaus/policy.yaml").read_text()
+    assert "state_dir: /var/lib/notaus" in policy
+    box.path("/root/pdf-policy.yaml").write_text(policy.replace("state_dir: /var/lib/notaus",
+                                                                "state_dir: /root/pdf-state"))
+    assert not box.path("/usr/bin/chromium").exists() and not box.path("/usr/share/fonts/truetype/dejavu").exists()
+    cfg = ("--config", "/root/pdf-policy.yaml")
+    box.run(NOTAUS, *cfg, "incident", "open")
+    box.run(NOTAUS, *cfg, "incident", "note", "current", "Lösegeldforderung am Empfang – Größe unbekannt")
+    out = box.run(NOTAUS, *cfg, "--json", "incident", "report", "current", "--format", "pdf", "-o", "/root/bericht.pdf")
+    written = json.loads(out.stdout)
+    assert written["file"] == "/root/bericht.pdf" and written["format"] == "pdf", written
+    pdf = box.path("/root/bericht.pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True,
+                                   timeout=60).stdout.split())
+    assert "Vorfallbericht" in text and "Lösegeldforderung am Empfang – Größe unbekannt" in text, text[:2000]
+    assert written["journal_head"] in text.replace(" ", "")
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
+    assert "BitstreamVeraSans" in fonts, fonts             # the font shipped in the ReportLab wheel, embedded
+    doctor = box.run(f"{VENV}/bin/python", "-c", "from controller.doctor import check_pdf; l = check_pdf(); "
+                     "print(l.status, l.detail)")
+    assert doctor.stdout.startswith("ok ") and "Bitstream Vera" in doctor.stdout, doctor.stdout
+
 def test_upgrade_from_a_newer_tree_keeps_state(box: Box) -> None:
     v2 = box.path(SRC_IN_ROOT + "-v2")
     shutil.copytree(box.path(SRC_IN_ROOT), v2, symlinks=True)
