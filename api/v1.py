@@ -36,6 +36,8 @@ ops = Blueprint("ops", __name__)
 
 SERVICE_CACHE = "notaus.service_view"
 OUTCOME_STATUS = {"done": 200, "partial": 207, "failed": 207, "refused": 409}
+#: the largest journal sequence number SQLite can hold (a larger ?after= is a 400, not an overflow)
+MAX_SEQ = 2**63 - 1
 
 
 def _caller_actor() -> str:
@@ -112,8 +114,8 @@ def journal() -> tuple[Response, int]:
         limit = int(request.args.get("limit", "100"))
     except ValueError:
         raise ApiError(400, "'after' and 'limit' must be whole numbers.") from None
-    if after < 0 or not 1 <= limit <= 1000:
-        raise ApiError(400, "'after' must be >= 0 and 'limit' between 1 and 1000.")
+    if not 0 <= after <= MAX_SEQ or not 1 <= limit <= 1000:
+        raise ApiError(400, f"'after' must be between 0 and {MAX_SEQ} and 'limit' between 1 and 1000.")
     kind = request.args.get("kind") or None
     if kind is not None and len(kind) > 100:
         raise ApiError(400, "'kind' is too long.")
