@@ -24,6 +24,8 @@ MAX_JSON_DEPTH = 32
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(rb"[\[\]{}]")
+#: control characters no text field may carry (tab, line feed and carriage return are text)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def json_depth(raw: bytes) -> int:
@@ -98,6 +100,9 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     if not isinstance(value, kind):
         raise ApiError(400, f"Field '{name}' has the wrong type.", error="bad_field")
     if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ApiError(400, f"Field '{name}' contains control characters (e.g. NUL); send plain text.",
+                           error="bad_field")
         value = value.strip()
         if len(value) > max_len:
             raise ApiError(400, f"Field '{name}' is longer than {max_len} characters.", error="bad_field")
@@ -112,22 +117,25 @@ def reply(body: dict[str, Any] | list[Any], status: int = 200) -> tuple[Response
     return jsonify(body), status
 
 
-def idempotent_by(content: Callable[[], bytes]) -> Callable[[F], F]:
+def idempotent_by(content: Callable[[], bytes],
+                  stored: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[[F], F]:
     """Honour ``Idempotency-Key``: replay the stored answer, 422 if the same key carries another request.
 
     ``content`` gives what identifies the request (the raw body for JSON; for a multipart upload the
     file's hash, name and caption, since every retry gets a new boundary). Must run *after*
     authentication (keys are scoped to the token name). Only answers below 500 and other than 429 are
-    stored: a transient failure may be retried with the same key.
+    stored: a transient failure may be retried with the same key. ``stored`` turns the answer into
+    what is kept (and replayed): a one-time secret in it is kept out of the store.
     """
 
     def decorate(fn: F) -> F:
-        return cast(F, _idempotent_wrapper(fn, content))
+        return cast(F, _idempotent_wrapper(fn, content, stored))
 
     return decorate
 
 
-def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes]) -> Callable[..., Any]:
+def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes],
+                        stored_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -164,7 +172,8 @@ def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes]) ->
             raise
         resp, status = _as_response(result)
         if status < 500 and status != 429 and resp.is_json:
-            store.finish(owner, key, status, cast(dict[str, Any], resp.get_json()))
+            body = cast(dict[str, Any], resp.get_json())
+            store.finish(owner, key, status, stored_as(body) if stored_as is not None else body)
         else:
             store.abandon(owner, key)
         return resp

@@ -30,7 +30,7 @@ def render_metrics(svc: Any) -> str:
     lines: list[str] = []
     state = str(status.get("state", ""))
     _metric(lines, "notaus_containment_state", "1 for the current state (verbunden/getrennt/teilweise)", "gauge",
-            [({"state": s}, 1.0 if state == s else 0.0) for s in ("verbunden", "getrennt", "teilweise")])
+            [({"state": s}, 1.0 if state == s else 0.0) for s in ("verbunden", "getrennt", "teilweise", "unbekannt")])
     _metric(lines, "notaus_contained", "1 if a panic is in force and every device confirms it", "gauge",
             [({}, 1.0 if status.get("contained") else 0.0)])
     devices = status.get("devices") or []

@@ -107,7 +107,7 @@ SCHEMAS: dict[str, Any] = {
         "existing": {"type": ["object", "null"]}}},
     "Status": {"type": "object", "required": ["state", "state_code", "contained", "devices", "isolations",
                                               "pending_approvals"], "properties": {
-        "state": {"enum": ["verbunden", "getrennt", "teilweise"]},
+        "state": {"enum": ["verbunden", "getrennt", "teilweise", "unbekannt"]},
         "state_code": {"enum": ["connected", "disconnected", "partial", "unknown"]},
         "contained": {"type": "boolean"}, "containment": {"type": ["object", "null"]},
         "devices": {"type": "array", "items": _ref("Device")},
@@ -115,7 +115,8 @@ SCHEMAS: dict[str, Any] = {
         "pending_approvals": {"type": "array", "items": _ref("AgentRequest")},
         "drift": {"type": "array", "items": {"type": "object"}},
         "service": _ref("Service"),
-        "journal_head": {"type": ["string", "null"]}, "generated": {"type": "string"}}},
+        "journal_head": {"type": ["string", "null"]}, "generated": {"type": "string"},
+        "attention": {"type": "array", "items": {"type": "object"}}}},
     "JournalEntry": {"type": "object", "required": ["seq", "ts", "kind", "actor", "data", "prev_hash", "hash"],
                      "properties": {"seq": {"type": "integer"}, "ts": {"type": "string"}, "kind": {"type": "string"},
                                     "actor": {"type": "string"}, "data": {"type": "object"},

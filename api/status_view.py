@@ -22,7 +22,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial"}
+STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial", "unbekannt": "unknown"}
 
 #: how far back drift notices reach, and how many are shown
 DRIFT_WINDOW = timedelta(hours=24)

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.auth import PERMISSIONS
 from api.errors import ApiError
 from api.guardrails import GateConflict
-from api.http import field, idempotent, json_body, reply
+from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
 from api.openapi import POLICY_PERMISSION, spec
@@ -322,9 +322,16 @@ def _open_incident_id() -> str | None:
     return current.id if current is not None else None
 
 
+def _without_code(body: dict[str, Any]) -> dict[str, Any]:
+    """What the idempotency store keeps of an enrolment: never the one-time code itself."""
+    out = {k: v for k, v in body.items() if k != "url"}
+    out["detail"] = "The one-time link was shown once and is not stored; create a new one if it was lost."
+    return out
+
+
 @v1.post("/kiosk/enrollments")
 @require("kiosk")
-@idempotent
+@idempotent_by(lambda: request.get_data(cache=True), stored=_without_code)
 def enroll_kiosk() -> tuple[Response, int]:
     body = json_body()
     name = field(body, "name", str, required=True, max_len=80)

@@ -238,6 +238,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from controller.scheduler import start_service_scheduler
 
     engine = Engine.from_policy(policy, base_dir=path.resolve().parent)
+    from controller.file_modes import tighten
+
+    loosened = tighten(engine.state_dir)
+    if loosened:
+        engine.journal.append("state.permissions", {"tightened": loosened[:50], "count": len(loosened)})
     stop, restart = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -406,6 +411,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from controller.file_modes import private_umask
+
+    private_umask()   # state, journal, photos: 0600/0700 even when started by hand (not only under the unit)
     logging.basicConfig(level=os.environ.get("NOTAUS_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -496,8 +496,10 @@ class Engine:
         """
         if stage not in ("wan", "hosts", "all"):
             return OperationResult("restore", "refused", message=f"unknown stage {stage!r} (wan, hosts, all)")
-        if not reason.strip():
-            return OperationResult("restore", "refused", message="a reason is required to restore")
+        if not any(c.isprintable() and not c.isspace() for c in reason) or any(
+                ord(c) < 32 and c not in "\t\n\r" for c in reason):
+            return OperationResult("restore", "refused", message="a reason is required to restore "
+                                   "(readable text, no control characters)")
         started = time.monotonic()
         with self._exclusive():
             self.journal.append("restore.request", {"reason": reason, "stage": stage}, actor=actor)
@@ -692,7 +694,10 @@ class Engine:
             "contained": bool(panic_active and not panic_gaps),
             "containment": desired["containment"],
             "state": ("getrennt" if panic_active and not panic_gaps else
-                      "teilweise" if panic_active or desired["isolations"] else "verbunden"),
+                      "teilweise" if panic_active or desired["isolations"] else
+                      # never "connected" while no router could be read: we do not know
+                      "unbekannt" if any(not observed.get(r, {}).get("reachable") for r in self.routers())
+                      else "verbunden"),
             "devices": devices,
             "isolations": isolations,
             "drift": [{k: v for k, v in g.items() if k != "step"} for g in gaps],
