@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import app, auth, client, engine, sim, tokens  # noqa: F401 - shared fixtures
+from tests.api.conftest import app, auth, browser, client, engine, sim, tokens  # noqa: F401 - shared fixtures
