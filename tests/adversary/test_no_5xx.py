@@ -88,6 +88,38 @@ def test_no_input_yields_a_5xx(app: Flask, tokens: dict[str, str]) -> None:
         send("DELETE", f"/api/v1/isolations/{seg}", "path", json={"reason": "x"})
         send("GET", f"/api/v1/incidents/{seg}", "path")
         send("POST", f"/api/v1/approvals/{seg}", "path", json={"decision": "approve"})
+    # the page routes (forms, not in the OpenAPI document), with a signed-in browser
+    browser = app.test_client()
+    browser.get("/login")
+    csrf = browser.get_cookie("notaus_csrf")
+    assert csrf is not None
+    for token in ("\x00", "t" * 100_000, "\u202e", tokens["staff"]):
+        resp = browser.post("/login", data={"token": token, "csrf": csrf.value, "next": "\x00"})
+        statuses[resp.status_code] += 1
+        if resp.status_code >= 500:
+            server_errors.append(("POST", "/login", "form", resp.status_code))
+    form_values = ["\x00", "x" * 70_000, "0001-01-01T00:00", "9" * 5000, "%ff", "\u202e"]
+    for action in ("tick", "note", "photos", "draft-authority", "draft-patients", "knowledge", "reported", "nope"):
+        for value in form_values:
+            data = {"csrf": csrf.value, "item": value, "text": value, "note": value, "knowledge_at": value,
+                    "reason": value, "reference": value, "caption": value, "done": value}
+            resp = browser.post(f"/incidents/current/{action}", data=data)
+            statuses[resp.status_code] += 1
+            if resp.status_code >= 500:
+                server_errors.append(("POST", f"/incidents/current/{action}", value[:10], resp.status_code))
+    for raw in (b"text=%ED%A0%80&note=%FF%FE&csrf=", b"text=%00&knowledge_at=%ED%A0%80&csrf="):
+        for action in ("note", "tick", "knowledge", "draft-authority"):
+            resp = browser.post(f"/incidents/current/{action}", data=raw + csrf.value.encode(),
+                                content_type="application/x-www-form-urlencoded")
+            statuses[resp.status_code] += 1
+            if resp.status_code >= 500:
+                server_errors.append(("POST", f"/incidents/current/{action}", "raw", resp.status_code))
+    for query in ("token=" + "t" * 5000, "token=%00", "token=%ff", "lang=%00", "next=%00"):
+        for page in ("/kiosk/enroll", "/login", "/", "/status", "/incidents/current"):
+            resp = browser.get(f"{page}?{query}")
+            statuses[resp.status_code] += 1
+            if resp.status_code >= 500:
+                server_errors.append(("GET", page, query[:20], resp.status_code))
     total = sum(statuses.values())
     print(f"\nadversary no-5xx: {total} requests, status counts {dict(sorted(statuses.items()))}")
     assert total > 500
