@@ -18,6 +18,7 @@ from flask import Flask
 from api.auth import TokenStore
 from api.errors import register_error_handlers
 from api.guardrails import AgentGate, GateStore
+from api.http import reject_deep_json
 from api.idempotency import IdempotencyStore
 from api.ratelimit import RateLimiter
 from api.security import security_headers
@@ -139,5 +140,6 @@ def create_app(engine: Engine, *, config: dict[str, Any] | None = None, schedule
 
     app.register_blueprint(discover_bp)
     register_error_handlers(app)
+    app.before_request(reject_deep_json)
     app.after_request(security_headers)
     return app

@@ -106,6 +106,8 @@ class TokenStore(SqliteStore):
             CREATE TABLE IF NOT EXISTS enrollments (
                 hash TEXT PRIMARY KEY, name TEXT NOT NULL, created_by TEXT NOT NULL,
                 expires TEXT NOT NULL, used INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS sessions (
+                hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created TEXT NOT NULL);
             """)
         self._last_used_written: dict[str, datetime] = {}
 
@@ -148,7 +150,42 @@ class TokenStore(SqliteStore):
 
     def revoke(self, name: str) -> bool:
         with self.tx() as db:
+            db.execute("DELETE FROM sessions WHERE token_hash IN (SELECT hash FROM tokens WHERE name=?)", (name,))
             cur = db.execute("DELETE FROM tokens WHERE name=?", (name,))
+        return cur.rowcount > 0
+
+    # ------------------------------------------------------------------------------ browser sessions
+    def create_session(self, token: str) -> str | None:
+        """A browser session for a valid ``token``: the cookie carries this secret, never the token itself.
+
+        Only its hash is stored; :meth:`end_session` (logout) deletes it, so a copied cookie is useless
+        after logout, and revoking the token ends all its sessions.
+        """
+        if self.verify(token) is None:
+            return None
+        secret = secrets.token_urlsafe(32)
+        with self.tx() as db:
+            db.execute("INSERT INTO sessions(hash, token_hash, created) VALUES (?,?,?)",
+                       (hash_token(secret), hash_token(token), _now().isoformat()))
+        return secret
+
+    def verify_session(self, secret: str | None) -> tuple[str, str] | None:
+        """``(name, role)`` of the token behind a live session, else ``None``."""
+        if not secret or len(secret) > 200:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT t.name, t.role FROM sessions s JOIN tokens t ON t.hash = s.token_hash "
+                                   "WHERE s.hash=?", (hash_token(secret),)).fetchone()
+        if row is None:
+            return None
+        self._touch(row[0])
+        return row[0], row[1]
+
+    def end_session(self, secret: str | None) -> bool:
+        if not secret:
+            return False
+        with self.tx() as db:
+            cur = db.execute("DELETE FROM sessions WHERE hash=?", (hash_token(secret),))
         return cur.rowcount > 0
 
     def list(self) -> list[TokenInfo]:

@@ -64,8 +64,8 @@ def register_error_handlers(app: Flask) -> None:
 
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error: %s", exc)
-        return error_response(ApiError(500, "Internal error; it is logged. If this was a panic request, "
-                                            "switch the router off or pull the cable and call the IT provider."))
+        return error_response(ApiError(500, "Internal error in notaus; it is logged. Look at the status page "
+                                            "to see what is in force, and tell the IT provider."))
 
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

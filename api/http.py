@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
@@ -17,17 +18,68 @@ F = TypeVar("F", bound=Callable[..., Any])
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
+#: deepest nesting of objects/arrays accepted in a JSON body (ours need 3; the parser recurses per level)
+MAX_JSON_DEPTH = 32
+#: bodies of these media types are forms; the JSON endpoints refuse them instead of reading nothing
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(rb"[\[\]{}]")
+#: control characters no text field may carry (tab, line feed and carriage return are text)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def json_depth(raw: bytes) -> int:
+    """Deepest nesting of ``[``/``{`` in ``raw`` outside strings, without parsing (so without recursion)."""
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_JSON_STRING.sub(b'""', raw)):
+        if m.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def reject_deep_json() -> None:
+    """``before_request``: a JSON body nested deeper than :data:`MAX_JSON_DEPTH` is a 400, never a 500.
+
+    Runs for JSON bodies (the policy bundle is checked by :func:`policies.signing.parse_bundle`, which
+    may be larger than the body limit in force here).
+    """
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.mimetype != "application/json":
+        return
+    if request.method == "PUT" and request.path == "/api/v1/policy":
+        return
+    raw = request.get_data(cache=True)
+    if raw and json_depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", error="bad_json")
+
+
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; an empty body is ``{}``. 415 for other media types, 400 for bad JSON."""
+    """The request's JSON object; an empty body is ``{}``. 415 for other media types, 400 for bad JSON.
+
+    A form-encoded body is refused with 415 (not silently read as ``{}``: a cookie-authenticated
+    form post of ``done=false`` must not be journaled as the default ``done: true``).
+    """
+    if request.mimetype in FORM_TYPES and (request.content_length or request.form or request.files):
+        raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json' "
+                            "(form-encoded bodies are not accepted here).")
     raw = request.get_data(cache=True)
     if not raw.strip():
         return {}
     if request.mimetype != "application/json":
         raise ApiError(415, "Send the body as JSON with 'Content-Type: application/json'.")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.", error="bad_json")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "The body is not valid JSON.", error="bad_json") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:    # "\ud800": valid JSON, but no text the journal or SQLite can store
+        raise ApiError(400, "The body contains an invalid character (a lone UTF-16 surrogate).",
+                       error="bad_json") from None
     if not isinstance(data, dict):
         raise ApiError(400, "The body must be a JSON object.", error="bad_json")
     return data
@@ -48,6 +100,9 @@ def field(body: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
     if not isinstance(value, kind):
         raise ApiError(400, f"Field '{name}' has the wrong type.", error="bad_field")
     if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise ApiError(400, f"Field '{name}' contains control characters (e.g. NUL); send plain text.",
+                           error="bad_field")
         value = value.strip()
         if len(value) > max_len:
             raise ApiError(400, f"Field '{name}' is longer than {max_len} characters.", error="bad_field")
@@ -62,22 +117,25 @@ def reply(body: dict[str, Any] | list[Any], status: int = 200) -> tuple[Response
     return jsonify(body), status
 
 
-def idempotent_by(content: Callable[[], bytes]) -> Callable[[F], F]:
+def idempotent_by(content: Callable[[], bytes],
+                  stored: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[[F], F]:
     """Honour ``Idempotency-Key``: replay the stored answer, 422 if the same key carries another request.
 
     ``content`` gives what identifies the request (the raw body for JSON; for a multipart upload the
     file's hash, name and caption, since every retry gets a new boundary). Must run *after*
     authentication (keys are scoped to the token name). Only answers below 500 and other than 429 are
-    stored: a transient failure may be retried with the same key.
+    stored: a transient failure may be retried with the same key. ``stored`` turns the answer into
+    what is kept (and replayed): a one-time secret in it is kept out of the store.
     """
 
     def decorate(fn: F) -> F:
-        return cast(F, _idempotent_wrapper(fn, content))
+        return cast(F, _idempotent_wrapper(fn, content, stored))
 
     return decorate
 
 
-def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes]) -> Callable[..., Any]:
+def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes],
+                        stored_as: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Callable[..., Any]:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(IDEMPOTENCY_HEADER)
@@ -114,7 +172,8 @@ def _idempotent_wrapper(fn: Callable[..., Any], content: Callable[[], bytes]) ->
             raise
         resp, status = _as_response(result)
         if status < 500 and status != 429 and resp.is_json:
-            store.finish(owner, key, status, cast(dict[str, Any], resp.get_json()))
+            body = cast(dict[str, Any], resp.get_json())
+            store.finish(owner, key, status, stored_as(body) if stored_as is not None else body)
         else:
             store.abandon(owner, key)
         return resp

@@ -31,7 +31,7 @@ def body_fingerprint(method: str, path: str, body: bytes) -> str:
     """Hash of what was asked; JSON is canonicalised so key order/whitespace do not matter."""
     try:
         canon = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):
         canon = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canon).hexdigest()
 

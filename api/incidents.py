@@ -27,7 +27,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
@@ -66,6 +66,8 @@ MAX_NOTE = 5000
 MAX_DRAFT_SECTION = 20000
 #: clock skew tolerated between a phone and this box before a time counts as "in the future"
 CLOCK_SKEW = timedelta(minutes=5)
+#: no incident of this service happened before this (year 1 would make the 72-hour clock meaningless)
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @bp.record_once
@@ -186,12 +188,18 @@ def _too_large() -> str:
 @bp.errorhandler(RequestEntityTooLarge)
 def _body_too_large(_exc: RequestEntityTooLarge) -> Response:
     """413 with advice that fits the endpoint (werkzeug raises it while reading the body)."""
+    photo = request.path.endswith("/photos")
     if request.path.startswith("/incidents/"):           # a page form: back to the page with the message
-        return _form_error(request.path.rsplit("/", 2)[-2], _too_large())
-    detail = _too_large() if request.path.endswith("/photos") else "The request body is too large (limit 64 KiB)."
+        return _form_error(request.path.rsplit("/", 2)[-2], _too_large() if photo else _text_too_long())
+    detail = _too_large() if photo else "The request body is too large (limit 64 KiB)."
     resp = jsonify(ApiError(413, detail).body())
     resp.status_code = 413
     return resp
+
+
+def _text_too_long() -> str:
+    return (f"The text is too long: a note may have at most {MAX_NOTE} characters. "
+            "Split it into several notes.")
 
 
 def _form_error(incident_id: str, message: str) -> Response:
@@ -206,6 +214,9 @@ def _past_time(value: str, name: str) -> str:
         raise ApiError(400, f"Field '{name}': {exc}.", error="bad_field") from None
     if when > utcnow() + CLOCK_SKEW:
         raise ApiError(400, f"Field '{name}' lies in the future; give the time it really happened "
+                            "(e.g. 2024-05-03T08:15+02:00).", error="bad_field")
+    if when < EARLIEST_TIME:
+        raise ApiError(400, f"Field '{name}' lies before {EARLIEST_TIME.year}; give the time it really happened "
                             "(e.g. 2024-05-03T08:15+02:00).", error="bad_field")
     return when.isoformat()
 
@@ -503,7 +514,10 @@ def incident_form(incident_id: str, action: str) -> Response:
             mgr.tick(inc.id, form.get("item", ""), actor=actor, done=form.get("done", "1") == "1",
                      note=form.get("note", ""))
         elif action == "note":
-            mgr.add_note(inc.id, form.get("text", "")[:MAX_NOTE], actor=actor)
+            text = form.get("text", "")
+            if len(text) > MAX_NOTE:
+                raise ValueError(_text_too_long())
+            mgr.add_note(inc.id, text, actor=actor)
         elif action == "photos":
             upload = request.files.get("file")
             if upload is None:

@@ -68,7 +68,10 @@ def identify() -> Caller | None:
     if token is None:
         g.caller = None
         return None
-    found = svc.tokens.verify(token)
+    # a browser session (after sign-in or kiosk enrolment); a raw token in the cookie still works (older kiosks)
+    found = svc.tokens.verify_session(token) if via == "cookie" else None
+    if found is None:
+        found = svc.tokens.verify(token)
     if found is None:
         wait = svc.auth_fail_limiter.hit(_client_key())
         if wait is not None:

@@ -6,12 +6,13 @@ server on a free port in a background thread.
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from api.app import create_app
 
@@ -20,6 +21,21 @@ if TYPE_CHECKING:
 
     from controller.engine import Engine
     from controller.scheduler import Scheduler
+
+#: query parameters whose value is a secret (the kiosk link's one-time code) - never in the access log
+_SECRET_PARAM = re.compile(r"([?&](?:token|code)=)[^&\s\"]*")
+
+
+def redact(text: str) -> str:
+    """``GET /kiosk/enroll?token=abc`` -> ``GET /kiosk/enroll?token=<redacted>``."""
+    return _SECRET_PARAM.sub(r"\1<redacted>", text)
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, with one-time codes cut out of every access-log line."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+        super().log(type, message, *(redact(a) if isinstance(a, str) else a for a in args))
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
@@ -45,7 +61,8 @@ def start_server(engine: Engine, listen: str = "127.0.0.1:0", *, cert: str | Pat
     host, port = parse_listen(listen)
     application = app if app is not None else create_app(engine, config=config)
     ctx = ssl_context(cert, key) if cert and key else None
-    server = make_server(host, port, application, threaded=True, ssl_context=ctx)
+    server = make_server(host, port, application, threaded=True, ssl_context=ctx,
+                         request_handler=RedactingRequestHandler)
     thread = threading.Thread(target=server.serve_forever, name="notaus-http", daemon=True)
     thread.start()
     return server, thread
@@ -59,7 +76,8 @@ def serve(engine: Engine, listen: str, cert: str | Path | None = None, key: str 
     host, port = parse_listen(listen)
     app = app if app is not None else create_app(engine, config=config, scheduler=scheduler)
     ctx = ssl_context(cert, key) if cert and key else None
-    server = make_server(host, port, app, threaded=True, ssl_context=ctx)
+    server = make_server(host, port, app, threaded=True, ssl_context=ctx,
+                         request_handler=RedactingRequestHandler)
     scheme = "https" if ctx else "http"
     print(f"notaus: listening on {scheme}://{host}:{server.server_port}/", flush=True)
     try:

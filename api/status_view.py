@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial"}
+STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial", "unbekannt": "unknown"}
 
 #: how far back drift notices reach, and how many are shown
 DRIFT_WINDOW = timedelta(hours=24)

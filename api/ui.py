@@ -122,15 +122,23 @@ def login() -> Response:
         resp = _page("login.html", None, error=strings(_lang())["login_bad"], next_url=next_url)
         resp.status_code = 401
         return resp
+    session = services().tokens.create_session(token)
+    if session is None:                                   # revoked in between
+        raise ApiError(401, "Unknown or revoked token.")
     services().engine.journal.append("ui.login", {"name": found[0], "role": found[1]}, actor=f"{found[1]}:{found[0]}")
     resp = make_response(redirect(next_url, code=303))
-    _set_session(resp, token)
+    _set_session(resp, session)
     return resp
 
 
 @ui.post("/logout")
 def logout() -> Response:
+    """Ends the session on the server too: the cookie's secret is deleted, a copy of it no longer works."""
     check_csrf()
+    caller = _caller()
+    if services().tokens.end_session(request.cookies.get(SESSION_COOKIE)) and caller is not None:
+        services().engine.journal.append("ui.logout", {"name": caller.name, "role": caller.role},
+                                         actor=f"{caller.role}:{caller.name}")
     resp = make_response(redirect(url_for("ui.login_form"), code=303))
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -157,9 +165,10 @@ def enroll() -> Response:
         resp.status_code = 404
         return resp
     name, token = redeemed
+    session = services().tokens.create_session(token)
     services().engine.journal.append("kiosk.enrolled", {"name": name}, actor=f"staff:{name}")
     resp = make_response(redirect("/", code=303))
-    _set_session(resp, token)
+    _set_session(resp, session or token)
     # a fresh CSRF secret for the new identity
     resp.delete_cookie(CSRF_COOKIE, path="/")
     return resp

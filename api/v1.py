@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.auth import POLICY_PERMISSION, is_agent, permissions_of
 from api.errors import ApiError
 from api.guardrails import GateConflict
-from api.http import field, idempotent, json_body, reply
+from api.http import field, idempotent, idempotent_by, json_body, reply
 from api.i18n import CHECKLIST
 from api.metrics import render_metrics
 from api.openapi import spec
@@ -38,6 +38,8 @@ v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
 
 SERVICE_CACHE = "notaus.service_view"
+#: the largest journal sequence number SQLite can hold (a larger ?after= is a 400, not an overflow)
+MAX_SEQ = 2**63 - 1
 
 
 def _caller_actor() -> str:
@@ -113,8 +115,8 @@ def journal() -> tuple[Response, int]:
         limit = int(request.args.get("limit", "100"))
     except ValueError:
         raise ApiError(400, "'after' and 'limit' must be whole numbers.") from None
-    if after < 0 or not 1 <= limit <= 1000:
-        raise ApiError(400, "'after' must be >= 0 and 'limit' between 1 and 1000.")
+    if not 0 <= after <= MAX_SEQ or not 1 <= limit <= 1000:
+        raise ApiError(400, f"'after' must be between 0 and {MAX_SEQ} and 'limit' between 1 and 1000.")
     kind = request.args.get("kind") or None
     if kind is not None and len(kind) > 100:
         raise ApiError(400, "'kind' is too long.")
@@ -315,9 +317,16 @@ def _open_incident_id() -> str | None:
     return current.id if current is not None else None
 
 
+def _without_code(body: dict[str, Any]) -> dict[str, Any]:
+    """What the idempotency store keeps of an enrolment: never the one-time code itself."""
+    out = {k: v for k, v in body.items() if k != "url"}
+    out["detail"] = "The one-time link was shown once and is not stored; create a new one if it was lost."
+    return out
+
+
 @v1.post("/kiosk/enrollments")
 @require("kiosk")
-@idempotent
+@idempotent_by(lambda: request.get_data(cache=True), stored=_without_code)
 def enroll_kiosk() -> tuple[Response, int]:
     body = json_body()
     name = field(body, "name", str, required=True, max_len=80)

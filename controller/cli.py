@@ -185,24 +185,22 @@ def cmd_status(args: argparse.Namespace) -> int:
         engine.close()
 
 
+def _journal_file(args: argparse.Namespace) -> Path:
+    if getattr(args, "file", None):
+        return Path(args.file)
+    return state_dir_of(load_policy(config_path(args)), config_path(args)) / "journal.sqlite"
+
+
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    from controller.journal import Journal
+    from controller import journal_cli
 
-    state_dir = state_dir_of(load_policy(config_path(args)), config_path(args))
-    path = Path(args.file) if args.file else state_dir / "journal.sqlite"
-    if not path.exists():
-        emit(args, {"ok": False, "problems": [f"no journal at {path}"]}, lambda: print(f"no journal at {path}"))
-        return EXIT_ERROR
-    journal = Journal(path)
-    res = journal.verify()
-    journal.close()
+    return journal_cli.verify(args, _journal_file(args))
 
-    def human() -> None:
-        print(f"{'OK' if res.ok else 'BROKEN'}: {res.checked} entries, head {res.head_hash}")
-        for p in res.problems:
-            print(f"  {p}")
-    emit(args, res.to_dict(), human)
-    return EXIT_OK if res.ok else EXIT_ERROR
+
+def cmd_journal_anchor(args: argparse.Namespace) -> int:
+    from controller import journal_cli
+
+    return journal_cli.anchor(args, _journal_file(args), _actor())
 
 
 def cmd_journal_show(args: argparse.Namespace) -> int:
@@ -241,6 +239,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from controller.scheduler import start_service_scheduler
 
     engine = Engine.from_policy(policy, base_dir=path.resolve().parent)
+    from controller.file_modes import tighten
+
+    loosened = tighten(engine.state_dir)
+    if loosened:
+        engine.journal.append("state.permissions", {"tightened": loosened[:50], "count": len(loosened)})
     stop, restart = threading.Event(), threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -349,11 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="what the devices report right now")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("journal", parents=[common], help="journal: verify | show")
+    p = sub.add_parser("journal", parents=[common], help="journal: verify | anchor | show")
     jsub = p.add_subparsers(dest="journal_command", required=True)
     jp = jsub.add_parser("verify", parents=[common], help="check the hash chain")
     jp.add_argument("--file", default=None, help="journal file (default: the policy's state_dir)")
     jp.set_defaults(func=cmd_journal_verify)
+    jp = jsub.add_parser("anchor", parents=[common],
+                         help="re-anchor the journal head deliberately (journaled; e.g. after an upgrade)")
+    jp.add_argument("--file", default=None, help="journal file (default: the policy's state_dir)")
+    jp.add_argument("--reason", default="", help="why (required), e.g. 'upgrade, checked against syslog'")
+    jp.set_defaults(func=cmd_journal_anchor)
     jp = jsub.add_parser("show", parents=[common], help="print entries")
     jp.add_argument("--after", type=int, default=0)
     jp.add_argument("--limit", type=int, default=100)
@@ -403,6 +411,9 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from controller.file_modes import private_umask
+
+    private_umask()   # state, journal, photos: 0600/0700 even when started by hand (not only under the unit)
     logging.basicConfig(level=os.environ.get("NOTAUS_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)

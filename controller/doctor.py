@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -377,7 +378,12 @@ def check_journal(state_dir: Path) -> Line:
     path = state_dir / "journal.sqlite"
     if not path.exists():
         return Line("journal", OK, "Journal noch leer (wird beim Start angelegt)", "journal not created yet")
-    j = Journal(path)
+    try:
+        j = Journal(path)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        return Line("journal", ERR, f"Journal-Datei beschädigt: {exc}", f"journal file damaged: {exc}",
+                    "Nicht weiterschreiben: Kopie des Zustandsverzeichnisses sichern, IT-Forensiker informieren.",
+                    "Do not continue: copy the state directory, inform a forensic examiner.")
     try:
         res = j.verify()
     finally:

@@ -556,8 +556,10 @@ class Engine:
         """
         if stage not in ("wan", "hosts", "all"):
             return OperationResult("restore", "refused", message=f"unknown stage {stage!r} (wan, hosts, all)")
-        if not reason.strip():
-            return OperationResult("restore", "refused", message="a reason is required to restore")
+        if not any(c.isprintable() and not c.isspace() for c in reason) or any(
+                ord(c) < 32 and c not in "\t\n\r" for c in reason):
+            return OperationResult("restore", "refused", message="a reason is required to restore "
+                                   "(readable text, no control characters)")
         started = time.monotonic()
         with self._exclusive():
             self.journal.append("restore.request", {"reason": reason, "stage": stage}, actor=actor)

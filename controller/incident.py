@@ -384,7 +384,10 @@ class IncidentManager:
     def set_knowledge(self, incident_id: str, when: str, *, actor: str, reason: str = "") -> Incident:
         """Correct the moment of knowledge (e.g. staff saw the ransom note before pressing the button)."""
         inc = self._require_open(incident_id)
-        value = parse_time(when).isoformat()
+        moment = parse_time(when)
+        if not datetime(2000, 1, 1, tzinfo=UTC) <= moment <= utcnow() + timedelta(minutes=5):
+            raise ValueError(f"{when!r} is not a plausible moment of knowledge (between 2000 and now)")
+        value = moment.isoformat()
         with self.store.tx() as db:
             db.execute("UPDATE incidents SET knowledge_at=? WHERE id=?", (value, inc.id))
         if inc.reported_at is None:

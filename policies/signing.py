@@ -144,8 +144,10 @@ def parse_bundle(data: bytes) -> Bundle:
         raise BundleError("bad_format", f"bundle larger than {MAX_BUNDLE_BYTES} bytes")
     try:
         obj: Any = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:   # JSONDecodeError, UnicodeDecodeError, an integer beyond Python's digit limit
         raise BundleError("bad_format", f"not a policy bundle (JSON expected): {exc}") from None
+    except RecursionError:
+        raise BundleError("bad_format", "not a policy bundle: JSON nested far too deep") from None
     if not isinstance(obj, dict) or obj.get("format") != BUNDLE_FORMAT:
         raise BundleError("bad_format", f"not a policy bundle: format must be {BUNDLE_FORMAT!r} "
                                         "(create bundles with `notaus policy sign`)")

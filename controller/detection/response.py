@@ -246,8 +246,11 @@ class Responder:
         outcome = _GATE_OUTCOME.get(decision.decision, decision.decision)
         if outcome in ("done", "partial", "queued", "duplicate"):
             self.isolated.add(det.src)
-        self.journal.append("detection.action", {"src": det.src, "outcome": outcome, "via": "guardrails",
-                                                 "result": decision.to_dict()}, self.actor)
+        self.journal.append("detection.action", {
+            "src": det.src, "outcome": outcome, "via": "guardrails",
+            "result": decision.result if decision.result is not None else {"detail": decision.detail},
+            "guardrail": {"decision": decision.decision, "request_id": decision.request_id,
+                          "detail": decision.detail}}, self.actor)
 
     def collect_evidence(self, det: Detection) -> dict[str, Any]:
         ev: dict[str, Any] = {"detection": det.to_dict()}

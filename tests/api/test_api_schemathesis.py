@@ -14,7 +14,8 @@ test checks that fuzzing did get past the 404s: every incident operation answere
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,15 @@ PHOTO = b"\xff\xd8\xff\xe0 a photo the fuzzer may fetch"
 PHOTO_SHA = hashlib.sha256(PHOTO).hexdigest()
 #: "METHOD /path/{template}" -> statuses seen while fuzzing
 SEEN: dict[str, set[int]] = defaultdict(set)
+#: how many generated bodies got a deeply nested / huge value added
+HOSTILE: Counter[str] = Counter()
+
+
+def _nested(levels: int) -> Any:
+    value: Any = 1
+    for i in range(levels):
+        value = [value] if i % 2 else {"a": value}
+    return value
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +80,21 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
             if sha[:1] in "01234567":
                 path_parameters = {**path_parameters, "incident_id": "current", "sha256": PHOTO_SHA}
         return path_parameters
+
+    @loaded.hook("map_body")
+    def hostile_values(ctx: Any, body: Any) -> Any:
+        """Every other generated JSON object also carries a deeply nested value (over the depth limit,
+        or just under it) and huge numbers and text (issue 11: these gave 500s once)."""
+        if not isinstance(body, dict):
+            return body
+        pick = len(json.dumps(body, default=str)) % 4
+        if pick == 0:
+            HOSTILE["nested"] += 1
+            return {**body, "nested": _nested(40)}
+        if pick == 1:
+            HOSTILE["huge"] += 1
+            return {**body, "nested": _nested(30), "huge": 10**30, "text": "\x00" + "x" * 20_000}
+        return body
 
     try:
         yield loaded
@@ -100,3 +125,4 @@ def test_fuzzing_reached_every_incident_operation(api_schema: Any) -> None:
     assert len(ops) == 11
     missing = {op: sorted(SEEN.get(op, set())) for op in ops if not any(200 <= s < 300 for s in SEEN.get(op, ()))}
     assert not missing, missing
+    assert HOSTILE["nested"] > 0 and HOSTILE["huge"] > 0, HOSTILE

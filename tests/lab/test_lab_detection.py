@@ -219,7 +219,8 @@ def test_beacon_is_detected_live_and_ws1_isolated_at_the_router(live: LiveRun) -
     assert detection[-1].data["dst"] == run.lab.inet_ip and detection[-1].data["dst_port"] == run.lab.tcp_echo_port
     assert detection[-1].data["kind"] == "beacon" and detection[-1].data["connections"] >= MIN_CONNECTIONS
     request = _first(es, decision.seq, lambda e: e.kind == "isolate.request")
-    assert request is not None and request.data["host"] == run.ws1_ip and request.data["source"] == "detection"
+    # through the guardrail layer, which hands the engine the resolved identity (the policy's name)
+    assert request is not None and request.data["host"] in (run.ws1_ip, "ws1") and request.data["source"] == "detection"
     result = _first(es, request.seq, lambda e: e.kind == "isolate.result")
     assert result is not None and result.data["outcome"] == "done" and result.data["host"] == "ws1", result
     action = _first(es, result.seq, lambda e: e.kind == "detection.action")
