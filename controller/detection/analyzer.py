@@ -159,7 +159,9 @@ class Analyzer:
                 "connections": pair.conns, "bytes_out": pair.bytes_out, "bytes_in": pair.bytes_in}
         out: list[Detection] = []
         starts = list(pair.starts)
-        st = strobe_score(pair.conns, (starts[-1] - starts[0]) if starts else 0.0, cfg)
+        # the ring keeps the latest starts only: its mean interval, scaled to all connections seen
+        span = (starts[-1] - starts[0]) * (pair.conns - 1) / max(len(starts) - 1, 1) if starts else 0.0
+        st = strobe_score(pair.conns, span, cfg)
         if st is not None:
             out.append(self._finish(Detection(**base, score=st, kind="strobe",  # type: ignore[arg-type]
                                               interval_s=(starts[-1] - starts[0]) / max(len(starts) - 1, 1),
