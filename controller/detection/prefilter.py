@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import tempfile
 from pathlib import Path
 
 from controller.detection.flows import FlowTable
-from controller.detection.pcapio import CaptureError, ReadStats
+from controller.detection.pcapio import CaptureError, ReadStats, read_file
 
 #: what the detector needs from IPv4 TCP; everything else passes
 PREFILTER = ("not ip or udp or tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0 "
@@ -65,6 +66,10 @@ def _lib() -> ctypes.CDLL | None:
         lib.pcap_geterr.restype = ctypes.c_char_p
         lib.pcap_geterr.argtypes = [ctypes.c_void_p]
         lib.pcap_close.argtypes = [ctypes.c_void_p]
+        lib.pcap_dump_open.restype = ctypes.c_void_p
+        lib.pcap_dump_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+        lib.pcap_dump_close.argtypes = [ctypes.c_void_p]
+        lib.pcap_loop.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
         _LIB = lib
     return _LIB
 
@@ -74,7 +79,12 @@ def available() -> bool:
 
 
 def read_file_prefiltered(path: str | Path, table: FlowTable) -> ReadStats | None:
-    """Feed ``table`` the frames of ``path`` that pass :data:`PREFILTER`; None without libpcap."""
+    """Feed ``table`` the frames of ``path`` that pass :data:`PREFILTER`; None without libpcap.
+
+    libpcap reads and filters the whole file in C, handing each matching frame to its own
+    ``pcap_dump`` (a C callback: no Python per packet), into a temporary pcap next to nothing else
+    (``/dev/shm`` when there is one); the regular mmapped reader then walks that small file.
+    """
     lib = _lib()
     if lib is None:
         return None
@@ -82,33 +92,25 @@ def read_file_prefiltered(path: str | Path, table: FlowTable) -> ReadStats | Non
     handle = lib.pcap_open_offline(str(path).encode(), err)
     if not handle:
         raise CaptureError(f"Datei {path} ist keine lesbare Aufzeichnung: {err.value.decode(errors='replace')}")
-    stats = ReadStats()
-    try:
-        linktype = lib.pcap_datalink(handle)
-        stats.linktypes.add(linktype)
-        if linktype in (1, 101, 12, 14):      # filterable link types; others pass unfiltered
-            prog = _BpfProgram()
-            if lib.pcap_compile(handle, ctypes.byref(prog), PREFILTER.encode(), 1, 0xFFFFFFFF) == 0:
-                lib.pcap_setfilter(handle, ctypes.byref(prog))
-                lib.pcap_freecode(ctypes.byref(prog))
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix="notaus-prefilter-", dir=shm if shm.is_dir() else None) as tmp:
+        out = Path(tmp) / "filtered.pcap"
+        try:
+            linktype = lib.pcap_datalink(handle)
+            if linktype in (1, 101, 12, 14):      # filterable link types; others pass unfiltered
+                prog = _BpfProgram()
+                if lib.pcap_compile(handle, ctypes.byref(prog), PREFILTER.encode(), 1, 0xFFFFFFFF) == 0:
+                    lib.pcap_setfilter(handle, ctypes.byref(prog))
+                    lib.pcap_freecode(ctypes.byref(prog))
+            dumper = lib.pcap_dump_open(handle, str(out).encode())
+            if not dumper:
+                return None
+            rc = lib.pcap_loop(handle, -1, ctypes.cast(lib.pcap_dump, ctypes.c_void_p), dumper)
+            lib.pcap_dump_close(dumper)
+        finally:
+            lib.pcap_close(handle)
         table.seq_bytes = True
-        hdr = ctypes.POINTER(_PktHdr)()
-        data = ctypes.POINTER(ctypes.c_ubyte)()
-        nxt, hp, dp = lib.pcap_next_ex, ctypes.byref(hdr), ctypes.byref(data)
-        string_at = ctypes.string_at
-        feed = table.feed
-        n = 0
-        while True:
-            rc = nxt(handle, hp, dp)
-            if rc != 1:
-                if rc == -1:              # a damaged record ends the file, as in the full reader
-                    stats.truncated += 1
-                break
-            h = hdr.contents
-            caplen = h.caplen
-            feed(string_at(data, caplen), 0, caplen, h.len, h.ts.tv_sec + h.ts.tv_usec * 1e-6, linktype)
-            n += 1
-        stats.records = n
+        stats = read_file(out, table.feed)
+        if rc == -1:                          # a damaged record ends the file, as in the full reader
+            stats.truncated += 1
         return stats
-    finally:
-        lib.pcap_close(handle)
