@@ -235,13 +235,24 @@ class Analyzer:
                       len(t.pairs), max(0.0, dur), stats.truncated + stats.bad_blocks if stats else 0)
 
     # ------------------------------------------------------------ files
-    def analyze_file(self, path: str | Path, min_score: float = 0.0, progress: bool = False) -> Report:
-        """Read a pcap/pcapng and return the ranked report (progress on stderr if asked)."""
+    def analyze_file(self, path: str | Path, min_score: float = 0.0, progress: bool = False,
+                     prefilter: bool = False) -> Report:
+        """Read a pcap/pcapng and return the ranked report (progress on stderr if asked).
+
+        ``prefilter``: let libpcap drop what the detector does not need (see ``prefilter``); falls
+        back to the full reader when libpcap is missing.
+        """
         stop = threading.Event()
         if progress:
             threading.Thread(target=self._progress, args=(stop,), daemon=True).start()
         try:
-            stats = read_file(path, self.feed)
+            stats = None
+            if prefilter:
+                from controller.detection.prefilter import read_file_prefiltered
+
+                stats = read_file_prefiltered(path, self.table)
+            if stats is None:
+                stats = read_file(path, self.feed)
         finally:
             stop.set()
         return self.report(min_score, stats)
