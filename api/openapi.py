@@ -441,11 +441,21 @@ def spec() -> dict[str, Any]:
                                                                  "next_after": {"type": "integer"},
                                                                  "head": {"type": "integer"}}}),
                               "400": _err("bad paging parameter"), **AUTH_ERRORS}}},
-            "/api/v1/detections": {"get": {"summary": "beaconing detections ([] if detection is off). "
+            "/api/v1/detections": {"get": {"summary": "the detector's findings, newest first, read back from the "
+                                                      "journal: host, destination and name, score, band, evidence, "
+                                                      "decision, isolation outcome, incident ([] if none). "
                                                       + _roles("status"),
+                                           "parameters": [{"name": "limit", "in": "query",
+                                                           "schema": {"type": "integer", "minimum": 1,
+                                                                      "maximum": 1000}}],
                                            "responses": {"200": _ok("detections", {
                                                "type": "object", "required": ["detections"],
-                                               "properties": {"detections": {"type": "array"}}}), **AUTH_ERRORS}}},
+                                               "properties": {"detections": {"type": "array", "items": {
+                                                   "type": "object",
+                                                   "required": ["seq", "ts", "src", "dst", "dst_port", "proto",
+                                                                "name", "kind", "score", "band", "evidence",
+                                                                "decision", "outcome", "incident"]}}}}),
+                                                         "400": _err("bad limit"), **AUTH_ERRORS}}},
             "/api/v1/checklist": {"get": {
                 "summary": ("the staff tablet's immediate measures (items) and every checklist of the guide "
                             "(checklists), with ticks. " + _roles("checklist")),

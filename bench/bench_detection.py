@@ -33,6 +33,51 @@ SCAPY_PACKETS = 20_000
 LIVE_SECONDS = 3.0
 
 
+FLOW_PACKETS = 400_000
+
+
+def _bare_struct_reader(path: Path) -> int:
+    """The baseline: a bare ``struct`` pcap walk (record headers only, no parsing, no table)."""
+    import mmap
+    import struct
+
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        unpack = struct.Struct("<IIII").unpack_from
+        off, end, n = 24, len(buf), 0
+        while off + 16 <= end:
+            _sec, _frac, caplen, _wire = unpack(buf, off)
+            off += 16 + caplen
+            n += 1
+    return n
+
+
+def offline_vs_bare(tmp: Path) -> None:
+    """Office-shaped flows (~100 packets per connection): full reader, prefiltered reader, bare walk."""
+    from corpus import build_flows
+
+    from controller.detection.prefilter import available, read_file_prefiltered
+
+    path = tmp / "flows.pcap"
+    n = build_flows(path, FLOW_PACKETS)
+    best: dict[str, float] = {}
+    for _ in range(3):
+        for label, run in (("bare struct reader (baseline)", lambda: _bare_struct_reader(path)),
+                           ("notaus full reader + flow table", lambda: read_file(path, FlowTable().feed)),
+                           ("notaus prefiltered + flow table", lambda: read_file_prefiltered(path, FlowTable()))):
+            if "prefiltered" in label and not available():
+                continue
+            t0 = time.process_time()
+            run()
+            best[label] = max(best.get(label, 0.0), n / max(time.process_time() - t0, 1e-9))
+    base = best["bare struct reader (baseline)"]
+    for label, rate in best.items():
+        print(f"offline  {label:32s}: {rate:12,.0f} pkt/s CPU  ({rate / base:4.2f} x baseline; "
+              f"{n:,} packets, best of 3)")
+    pre = best.get("notaus prefiltered + flow table", 0.0)
+    print(f"offline  target >= 2 x bare struct reader: {'met' if pre >= 2 * base else 'NOT met'} "
+          f"({pre / base:.2f} x)")
+
+
 def offline(tmp: Path) -> None:
     path = tmp / "bulk.pcap"
     build_bulk(path, OFFLINE_PACKETS)
@@ -175,10 +220,41 @@ def memory() -> None:
           f"peak {(peak - base) / 2**20:7.1f} MiB ({(cur - base) / len(ft.pairs):,.0f} B/pair); evicted {ft.evicted}")
 
 
+#: the per-class table is reported on this seed; the scorer was tuned on seed 1 only
+REPORT_SEED = 2
+TUNE_SEED = 1
+CLASS_COPIES = 6
+
+
+def classes(tmp: Path) -> None:
+    """Recall per beacon class, F1 and benign alerts per 24 h: notaus beside the RITA-v5 reference,
+    on the 24-hour practice mixes (``tests/detection/mixes.py``), same captures, no policy."""
+    from controller.detection.analyzer import Analyzer
+    from policies.schema import Policy
+    from tests.detection.evaluate import evaluate_mix, mix_table
+    from tests.detection.mixes import build_mix
+
+    alert = Policy().detection.alert_score
+
+    print(f"classes  seed {REPORT_SEED} (scorer tuned on seed {TUNE_SEED} only), {CLASS_COPIES} beacons per class, "
+          "no policy; RITA reference at its 0.5/0.7/0.9 bands and at 0.8")
+    for mix in ("easy", "hard"):
+        path = tmp / f"{mix}.pcap"
+        corpus = build_mix(path, mix, REPORT_SEED, copies=CLASS_COPIES)
+        ours = Analyzer(None)
+        ours.analyze_file(path)
+        rita = Analyzer(None, ring=86_400)          # RITA keeps every timestamp of the day
+        rita.analyze_file(path)
+        res = evaluate_mix(corpus, ours, rita, alert, (0.5, 0.7, 0.8, 0.9))
+        print(mix_table(mix, res, alert), flush=True)
+
+
 def main() -> None:
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
+        classes(Path(tmp))
         offline(Path(tmp))
+        offline_vs_bare(Path(tmp))
     live()
     memory()
     print(f"bench_detection done in {time.monotonic() - t0:.0f} s")

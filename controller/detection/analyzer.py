@@ -159,7 +159,9 @@ class Analyzer:
                 "connections": pair.conns, "bytes_out": pair.bytes_out, "bytes_in": pair.bytes_in}
         out: list[Detection] = []
         starts = list(pair.starts)
-        st = strobe_score(pair.conns, (starts[-1] - starts[0]) if starts else 0.0, cfg)
+        # the ring keeps the latest starts only: its mean interval, scaled to all connections seen
+        span = (starts[-1] - starts[0]) * (pair.conns - 1) / max(len(starts) - 1, 1) if starts else 0.0
+        st = strobe_score(pair.conns, span, cfg)
         if st is not None:
             out.append(self._finish(Detection(**base, score=st, kind="strobe",  # type: ignore[arg-type]
                                               interval_s=(starts[-1] - starts[0]) / max(len(starts) - 1, 1),
@@ -233,13 +235,24 @@ class Analyzer:
                       len(t.pairs), max(0.0, dur), stats.truncated + stats.bad_blocks if stats else 0)
 
     # ------------------------------------------------------------ files
-    def analyze_file(self, path: str | Path, min_score: float = 0.0, progress: bool = False) -> Report:
-        """Read a pcap/pcapng and return the ranked report (progress on stderr if asked)."""
+    def analyze_file(self, path: str | Path, min_score: float = 0.0, progress: bool = False,
+                     prefilter: bool = False) -> Report:
+        """Read a pcap/pcapng and return the ranked report (progress on stderr if asked).
+
+        ``prefilter``: let libpcap drop what the detector does not need (see ``prefilter``); falls
+        back to the full reader when libpcap is missing.
+        """
         stop = threading.Event()
         if progress:
             threading.Thread(target=self._progress, args=(stop,), daemon=True).start()
         try:
-            stats = read_file(path, self.feed)
+            stats = None
+            if prefilter:
+                from controller.detection.prefilter import read_file_prefiltered
+
+                stats = read_file_prefiltered(path, self.table)
+            if stats is None:
+                stats = read_file(path, self.feed)
         finally:
             stop.set()
         return self.report(min_score, stats)

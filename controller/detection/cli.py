@@ -26,6 +26,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("file", help="pcap- oder pcapng-Datei")
     p.add_argument("--min-score", type=float, default=0.5, help="nur Funde ab diesem Score zeigen (0..1)")
     p.add_argument("--max-pairs", type=int, default=100_000, help="höchstens so viele Verbindungspaare halten")
+    p.add_argument("--prefilter", action="store_true",
+                   help="große Mitschnitte schneller: libpcap reicht nur Verbindungsauf-/-abbau, UDP und TLS-"
+                        "Begrüßungen weiter (Bytes aus den Sequenznummern; 'Pakete' zählt dann nur diese)")
     p.set_defaults(func=cmd_analyze)
 
     p = subparsers.add_parser("sniff", help="live mitschneiden und Beaconing melden (Strg-C beendet)")
@@ -82,7 +85,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         report = analyzer.analyze_file(args.file, min_score=args.min_score,
-                                       progress=sys.stderr.isatty() or not args.json)
+                                       progress=sys.stderr.isatty() or not args.json,
+                                       prefilter=bool(getattr(args, "prefilter", False)))
     except CaptureError as exc:
         _error(args, str(exc))
         return EXIT_ERROR

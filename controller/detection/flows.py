@@ -30,6 +30,7 @@ _HH = struct.Struct("!HH").unpack_from
 _H = struct.Struct("!H").unpack_from
 _L = struct.Struct("<I").unpack_from
 _FAST = struct.Struct("!12xHBxH2xHxB2x4s4sHH").unpack_from
+_SEQ = struct.Struct("!I").unpack_from
 
 
 class Pair:
@@ -37,7 +38,7 @@ class Pair:
 
     __slots__ = ("src", "dst", "dport", "proto", "name", "first", "last", "starts", "sizes", "conns",
                  "cur_bytes", "bytes_out", "bytes_in", "sport", "start_ts", "conn_last", "longest",
-                 "last_fwd", "sni_done")
+                 "last_fwd", "sni_done", "isn", "risn")
 
     def __init__(self, src: bytes, dst: bytes, dport: int, proto: int, ts: float, name: str | None) -> None:
         self.src = src
@@ -59,6 +60,8 @@ class Pair:
         self.longest = 0.0
         self.last_fwd = ts
         self.sni_done = False
+        self.isn = -1            # client / server initial sequence numbers (prefiltered reading only)
+        self.risn = -1
 
     @property
     def key(self) -> PairKey:
@@ -128,6 +131,9 @@ class FlowTable:
         self.udp_idle_s = udp_idle_s
         self.max_names = max_names
         self.on_start = on_start
+        #: set by the prefiltered file reader, which hands on only SYN/FIN/RST, UDP and TLS hellos:
+        #: bytes per connection then come from the TCP sequence numbers at FIN/RST
+        self.seq_bytes = False
         self.pairs: dict[PairKey, Pair] = {}
         self.names: dict[bytes, str] = {}
         self.packets = 0
@@ -288,11 +294,19 @@ class FlowTable:
                 if flags & 0x12 == 0x02:
                     if sport != pair.sport or ts - pair.start_ts > 1.0:
                         self._start(pair, ts, sport, wirelen)
+                        if self.seq_bytes:
+                            pair.isn = _SEQ(buf, l4 + 4)[0]
                         return
                 elif sport == pair.sport:
                     pair.conn_last = ts
                     if not pair.sni_done and l4end - payoff > 46 and buf[payoff] == 0x16:
                         self._sni(pair, buf, payoff, l4end - payoff)
+                    if flags & 0x05 and self.seq_bytes and pair.isn >= 0:
+                        sent = (_SEQ(buf, l4 + 4)[0] - pair.isn - 1) & 0xFFFFFFFF
+                        pair.isn = -1
+                        if sent < 1 << 31:
+                            pair.cur_bytes += sent
+                            pair.bytes_out += sent
             elif sport != pair.sport or ts - pair.last_fwd > self.udp_idle_s:
                 pair.last_fwd = ts
                 self._start(pair, ts, sport, wirelen)
@@ -309,6 +323,8 @@ class FlowTable:
             pair.cur_bytes += wirelen
             if dport == pair.sport:
                 pair.conn_last = ts
+                if self.seq_bytes and proto == 6:
+                    self._seq_in(pair, buf, l4, flags)
             if sport == 53 and proto == 17:
                 self._dns(buf, payoff, l4end - payoff)
             return
@@ -326,6 +342,8 @@ class FlowTable:
         pair = Pair(src, dst, dport, proto, ts, self.names.get(dst))
         pairs[(src, dst, dport, proto)] = pair
         self._start(pair, ts, sport, wirelen)
+        if self.seq_bytes and proto == 6:
+            pair.isn = _SEQ(buf, l4 + 4)[0]
 
     # ------------------------------------------------------------------ slow paths
     def _start(self, pair: Pair, ts: float, sport: int, wirelen: int) -> None:
@@ -350,6 +368,18 @@ class FlowTable:
         self.flows += 1
         if self.on_start is not None:
             self.on_start(pair, ts)
+
+    def _seq_in(self, pair: Pair, buf: Buffer, l4: int, flags: int) -> None:
+        """Server side of a prefiltered connection: its ISN at SYN-ACK, the bytes it sent at FIN/RST."""
+        seq = _SEQ(buf, l4 + 4)[0]
+        if flags & 0x12 == 0x12:
+            pair.risn = seq
+        elif flags & 0x05 and pair.risn >= 0:
+            sent = (seq - pair.risn - 1) & 0xFFFFFFFF
+            pair.risn = -1
+            if sent < 1 << 31:
+                pair.cur_bytes += sent
+                pair.bytes_in += sent
 
     def _sni(self, pair: Pair, buf: Buffer, off: int, length: int) -> None:
         pair.sni_done = True

@@ -99,8 +99,9 @@ def datasize_score(sizes: Sequence[float]) -> float | None:
 
 
 def rita_eligible(ts: Sequence[float]) -> bool:
-    """RITA analyses a pair for beaconing only with >= 4 unique timestamps and < 86,400 connections."""
-    return len(set(ts)) >= UNIQUE_CONNECTION_THRESHOLD and len(ts) < STROBE_CONNECTIONS
+    """RITA analyses a pair for beaconing only with >= 4 unique timestamps (its ``conn.ts`` is a
+    ``DateTime``: whole seconds) and < 86,400 connections."""
+    return len({int(t) for t in ts}) >= UNIQUE_CONNECTION_THRESHOLD and len(ts) < STROBE_CONNECTIONS
 
 
 def _histogram(ds_min: float, ds_max: float, ts: Sequence[float]) -> list[int]:

@@ -45,6 +45,11 @@ class ScoringConfig:
     full_confidence_gaps: int = 11          # gaps needed for full confidence
     burst_fraction: float = 0.05            # gaps < this * q75(gap) are the same callback ...
     burst_cap_s: float = 10.0               # ... but never more than this
+    base_burst_fraction: float = 0.15       # and gaps < this * base period (gaps above q90 / 4) too ...
+    base_burst_cap_s: float = 30.0          # ... up to this (operator tasks: a burst of 2-5 within seconds)
+    early_fraction: float = 0.35            # gaps under this share of the period are unexplained
+    change_ratio: float = 1.8               # sleep medians this far apart on two sides: a sleep change
+    size_band: float = 1.5                  # connections within this size ratio may form a beacon of their own
     burst_floor_s: float = 0.0              # and always merge starts closer than this
     evidence_base: float = 0.3              # score cap = base + slope * evidence (-log10 p under Poisson):
     evidence_slope: float = 0.1             # alert 0.7 needs p <= 1e-4, isolate 0.9 needs p <= 1e-6
@@ -147,14 +152,26 @@ def randomness_evidence(quiet: Sequence[float], max_trim_low: int = 2, enough: f
     return -best
 
 
-def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig()) -> TimingResult | None:
-    """Score a sequence of connection start times; None if there is too little to say anything."""
+def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig(),
+                 extra_tests: float = 0.0) -> TimingResult | None:
+    """Score a sequence of connection start times; None if there is too little to say anything.
+
+    ``extra_tests`` is log10 of how many variants of this pair were tried (sleep-change splits,
+    size bands): the randomness evidence pays for them (Bonferroni), so trying more never buys
+    an alert on random traffic.
+    """
     if len(timestamps) < cfg.min_connections:
         return None
     ts = sorted(timestamps)
     raw = [b - a for a, b in zip(ts, ts[1:], strict=False)]
-    q75 = _quantile(sorted(raw), 0.75)
+    sraw = sorted(raw)
+    q75 = _quantile(sraw, 0.75)
     merge_below = min(cfg.burst_cap_s, max(cfg.burst_floor_s, cfg.burst_fraction * q75))
+    # bursts relative to the base period: the callbacks' own gaps are the large ones, so a quarter of
+    # the callbacks bursting cannot drag the estimate down (only gaps above q90 / 4 count)
+    floor = _quantile(sraw, 0.9) / 4
+    base = _quantile([g for g in sraw if g > floor], 0.5) if floor > 0 else 0.0
+    merge_below = max(merge_below, min(cfg.base_burst_cap_s, cfg.base_burst_fraction * base))
     events = [ts[0]]
     quiet: list[float] = []                # from a callback's last connection to the next callback
     for t, gap in zip(ts[1:], raw, strict=False):
@@ -183,8 +200,8 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
     single: list[float] = []
     for g in gaps:
         x = g / period
-        k = int(x + 0.5)
-        if x < 0.5:
+        k = max(1, int(x + 0.5))
+        if x < cfg.early_fraction:
             early += 1
             continue
         missed += k - 1
@@ -204,14 +221,17 @@ def score_timing(timestamps: Sequence[float], cfg: ScoringConfig = ScoringConfig
 
     early_frac = early / len(gaps)
     missed_frac = missed / (len(gaps) + missed)
-    jitter_term = min(1.0, max(0.0, (0.75 - jitter) / 0.30))
+    # Cobalt Strike's sleep in [(1 - j) s, s] with j up to 0.8 spreads single gaps by up to ~0.7;
+    # memoryless traffic spreads ~0.9 and more. The randomness cap below does the rest.
+    jitter_term = min(1.0, max(0.0, (0.9 - jitter) / 0.2))
     confidence = min(1.0, 0.5 + 0.5 * len(gaps) / cfg.full_confidence_gaps)
     score = (1 - early_frac) ** 2 * math.sqrt(1 - missed_frac) * jitter_term * confidence
     # the cap only matters above its base: most pairs are settled without computing the evidence
     evidence = 0.0
     capped = False
     if score > cfg.evidence_base:
-        evidence = randomness_evidence(quiet, enough=(score - cfg.evidence_base) / cfg.evidence_slope)
+        evidence = randomness_evidence(quiet, enough=(score - cfg.evidence_base) / cfg.evidence_slope
+                                       + extra_tests) - extra_tests
         cap = cfg.evidence_base + cfg.evidence_slope * evidence
         capped = score > cap
         score = min(score, cap)
@@ -243,12 +263,90 @@ def size_consistency(sizes: Sequence[float]) -> float:
     return max(0.0, 1.0 - mad / med)
 
 
+def _sleep_change(ts: Sequence[float], cfg: ScoringConfig) -> tuple[TimingResult, float, float] | None:
+    """Best-scoring side of the strongest sleep change (operator's ``sleep`` command), if any.
+
+    Split candidates every ``n / 32`` gaps; a change is where the median gap on the two sides
+    differs by ``change_ratio`` or more. Each side is scored on its own, paying for the splits tried.
+    """
+    n = len(ts)
+    m = cfg.min_connections
+    if n < 2 * m + 1:
+        return None
+    gaps = [b - a for a, b in zip(ts, ts[1:], strict=False)]
+    step = max(1, len(gaps) // 32)
+    best: tuple[float, int, float, float] | None = None
+    tried = 0
+    for k in range(m, len(gaps) - m + 1, step):
+        tried += 1
+        left = _quantile(sorted(gaps[:k]), 0.5)
+        right = _quantile(sorted(gaps[k:]), 0.5)
+        if min(left, right) <= 0:
+            continue
+        ratio = max(left, right) / min(left, right)
+        if ratio >= cfg.change_ratio and (best is None or ratio > best[0]):
+            best = (ratio, k, left, right)
+    if best is None:
+        return None
+    _, k, left, right = best
+    extra = math.log10(2 * tried)
+    sides = [score_timing(ts[:k + 1], cfg, extra), score_timing(ts[k:], cfg, extra)]
+    scored = [r for r in sides if r is not None]
+    if not scored:
+        return None
+    return max(scored, key=lambda r: r.score), left, right
+
+
+def _size_band(ts: Sequence[float], sizes: Sequence[float], cfg: ScoringConfig) -> tuple[list[float], int] | None:
+    """Connections of one typical size: a beacon's check-ins, apart from page loads to the same address.
+
+    The densest band ``[x, x * size_band]`` of sizes; chosen by size alone, so under randomness the
+    timing of its members is as random as the whole (no selection bias for the timing test).
+    """
+    n = min(len(ts), len(sizes))
+    if n < 2 * cfg.min_connections:
+        return None
+    pairs = sorted(zip(sizes[-n:], ts[-n:], strict=False))
+    best_i = best_j = 0
+    j = 0
+    for i in range(n):
+        if j < i:
+            j = i
+        while j + 1 < n and pairs[j + 1][0] <= max(pairs[i][0], 1.0) * cfg.size_band:
+            j += 1
+        if j - i > best_j - best_i:
+            best_i, best_j = i, j
+    count = best_j - best_i + 1
+    if count < cfg.min_connections or count > 0.9 * n:
+        return None
+    return sorted(t for _, t in pairs[best_i:best_j + 1]), n
+
+
 def beacon_score(timestamps: Sequence[float], sizes: Sequence[float],
                  cfg: ScoringConfig = ScoringConfig()) -> TimingResult | None:
-    """Timing score nudged by data-size consistency (up to 15 % of the total)."""
-    timing = score_timing(timestamps, cfg)
+    """Timing score nudged by data-size consistency (up to 15 % of the total).
+
+    When the whole sequence does not look like a beacon, two explanations are tried (each paying
+    for the extra tests): the sleep changed part-way (score the side after/before the change), and
+    a beacon shares the address with other traffic (score the connections of one typical size).
+    """
+    ts = sorted(timestamps)
+    timing = score_timing(ts, cfg)
     if timing is None:
         return None
+    if timing.score < 0.9:
+        change = _sleep_change(ts, cfg)
+        if change is not None and change[0].score > timing.score:
+            timing = change[0]
+            timing.why.append(f"Schlafzeit gewechselt (von etwa {_fmt_s(change[1])} auf {_fmt_s(change[2])})")
+    if timing.score < 0.9:
+        band = _size_band(timestamps, sizes, cfg)
+        if band is not None:
+            sub = score_timing(band[0], cfg, math.log10(2))
+            if sub is not None and sub.score > timing.score:
+                timing = sub
+                timing.why.append(f"{len(band[0])} von {band[1]} Verbindungen gleich groß - "
+                                  "der Rest ist anderer Verkehr zum selben Ziel")
     ds = size_consistency(sizes)
     timing.score = round(min(1.0, timing.score * (0.85 + 0.15 * ds)), 3)
     if ds >= 0.8:

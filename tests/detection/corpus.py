@@ -33,11 +33,12 @@ def _ip(a: str) -> bytes:
 
 
 def frame(src: str, dst: str, proto: int, sport: int, dport: int, payload: bytes = b"",
-          flags: int = 0x18, vlan: int | None = None) -> bytes:
+          flags: int = 0x18, vlan: int | None = None, seq: int = 1, ack: int = 1) -> bytes:
     """Ethernet(+802.1Q) / IPv4 or IPv6 / TCP or UDP frame with ``payload``."""
     s, d = _ip(src), _ip(dst)
     if proto == 6:
-        l4 = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 5 << 4, flags, 65535, 0, 0) + payload
+        l4 = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, 5 << 4, flags,
+                         65535, 0, 0) + payload
     else:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     if len(s) == 4:
@@ -100,23 +101,38 @@ class Corpus:
 
     # ------------------------------------------------------------ traffic primitives
     def tcp(self, ts: float, src: str, dst: str, dport: int, out_b: int = 300, in_b: int = 1200,
-            sni: str | None = None, hold: float = 0.3, keepalive: float | None = None) -> None:
+            sni: str | None = None, hold: float = 0.3, keepalive: float | None = None,
+            max_segments: int = 20, acks: bool = False) -> None:
         sp = self.sport()
         add = self.packets.append
-        add((ts, frame(src, dst, 6, sp, dport, flags=0x02)))
-        add((ts + 0.01, frame(dst, src, 6, dport, sp, flags=0x12)))
+        cs = cisn = (sp * 2654435761) & 0xFFFFFFFF         # sequence numbers as a real stack counts them
+        ss = sisn = (cisn ^ 0x5BD1E995) & 0xFFFFFFFF
+        add((ts, frame(src, dst, 6, sp, dport, flags=0x02, seq=cs, ack=0)))
+        add((ts + 0.01, frame(dst, src, 6, dport, sp, flags=0x12, seq=ss, ack=cs + 1)))
+        cs += 1
+        ss += 1
         hello = client_hello(sni) if sni else b""
-        add((ts + 0.02, frame(src, dst, 6, sp, dport, hello + bytes(max(0, min(out_b, 1400) - len(hello))))))
+        first = hello + bytes(max(0, min(out_b, 1400) - len(hello)))
+        add((ts + 0.02, frame(src, dst, 6, sp, dport, first, seq=cs, ack=ss)))
+        cs += len(first)
         for i in range(1, min(20, out_b // 1400)):
-            add((ts + 0.02 + i * 1e-4, frame(src, dst, 6, sp, dport, bytes(1400))))
-        for i in range(min(20, max(1, in_b // 1400))):
-            add((ts + 0.05 + i * 1e-4, frame(dst, src, 6, dport, sp, bytes(min(in_b, 1400)))))
+            add((ts + 0.02 + i * 1e-4, frame(src, dst, 6, sp, dport, bytes(1400), seq=cs, ack=ss)))
+            cs += 1400
+        for i in range(min(max_segments, max(1, in_b // 1400))):
+            chunk = min(in_b, 1400)
+            add((ts + 0.05 + i * 1e-4, frame(dst, src, 6, dport, sp, bytes(chunk), seq=ss, ack=cs)))
+            ss += chunk
+            if acks and i % 2:            # delayed ACK: one per two segments
+                add((ts + 0.05 + i * 1e-4 + 5e-5, frame(src, dst, 6, sp, dport, flags=0x10, seq=cs, ack=ss)))
         t = ts + 0.05
         if keepalive:
             while t + keepalive < ts + hold:
                 t += keepalive
-                add((t, frame(src, dst, 6, sp, dport, b"k", flags=0x10)))
-        add((ts + max(hold, 0.06), frame(src, dst, 6, sp, dport, flags=0x11)))
+                add((t, frame(src, dst, 6, sp, dport, b"k", flags=0x10, seq=cs, ack=ss)))
+                cs += 1
+        add((ts + max(hold, 0.06), frame(src, dst, 6, sp, dport, flags=0x11, seq=cs, ack=ss)))
+        add((ts + max(hold, 0.06) + 0.01, frame(dst, src, 6, dport, sp, flags=0x11, seq=ss, ack=cs + 1)))
+        del cisn, sisn
 
     def udp(self, ts: float, src: str, dst: str, dport: int, out_b: int = 60, in_b: int = 60,
             sport: int | None = None) -> None:
@@ -300,6 +316,27 @@ def practice_hosts() -> list[dict[str, str]]:
         {"name": "server", "ip": FILESERVER, "role": "server"},
         {"name": "drucker", "ip": PRINTER, "role": "printer"},
     ]
+
+
+def build_flows(path: Path, packets: int, seed: int = 7, data_packets: int = 60) -> int:
+    """A capture shaped like office traffic for throughput figures: TCP connections with a
+    handshake, a TLS hello, ``data_packets`` downstream segments (and the client's ACKs every
+    other one), FINs both ways; one DNS exchange per connection. Sequence numbers are real."""
+    c = Corpus(rng=random.Random(seed))
+    rng = c.rng
+    ts = T0
+    i = 0
+    while len(c.packets) < packets:
+        src = f"10.1.{(i // 250) % 240}.{i % 250 + 1}"
+        site, ip = SITES[i % len(SITES)]
+        c.dns(ts, src, site, [ip])
+        c.tcp(ts + 0.01, src, ip, 443, rng.randint(300, 1200), data_packets * 1400, sni=site, hold=0.5,
+              max_segments=data_packets, acks=True)
+        ts += 0.05
+        i += 1
+    del c.packets[packets:]
+    c.write(path)
+    return packets
 
 
 def build_bulk(path: Path, packets: int, seed: int = 7, pairs: int = 2000) -> int:

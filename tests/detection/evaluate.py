@@ -134,6 +134,7 @@ class MixResult:
     rita_fp: dict[float, list[str]]
     hours: float
     not_dominated: list[str]          # beacons RITA scores >= 0.8 that we miss
+    rita_fp_filtered: dict[float, list[str]] = field(default_factory=dict)   # ... with notaus' knowledge
 
     def f1(self, tp: int, fp: int) -> float:
         beacons = sum(r.beacons for r in self.rows)
@@ -142,8 +143,9 @@ class MixResult:
     def ours_f1(self) -> float:
         return self.f1(sum(r.ours for r in self.rows), len(self.ours_fp))
 
-    def rita_f1(self, thr: float) -> float:
-        return self.f1(sum(r.rita.get(thr, 0) for r in self.rows), len(self.rita_fp[thr]))
+    def rita_f1(self, thr: float, filtered: bool = False) -> float:
+        fps = (self.rita_fp_filtered if filtered else self.rita_fp)[thr]
+        return self.f1(sum(r.rita.get(thr, 0) for r in self.rows), len(fps))
 
 
 def evaluate_mix(corpus: Corpus, ours: Analyzer, rita: Analyzer, threshold: float,
@@ -182,9 +184,20 @@ def evaluate_mix(corpus: Corpus, ours: Analyzer, rita: Analyzer, threshold: floa
                       and d.src not in beacon_srcs})
     rita_fp = {thr: sorted(f"{k[0]}->{k[1]}:{k[2]}/{k[3]} {s:.2f}" for k, s in r_pairs.items()
                            if s >= thr and k[0] not in beacon_srcs) for thr in rita_thresholds}
+    # RITA given the same knowledge notaus has (allowlist, protocol knowledge, LAN scope): what stays
+    silent = {(d.src, d.dst, d.dst_port, d.proto) for d in dets if d.allowed or d.scope == "lan"}
+    rita_fp_filtered = {thr: [f for f in rita_fp[thr] if _fp_key(f) not in silent] for thr in rita_thresholds}
     t = ours.table
     hours = ((t.last_ts - t.first_ts) / 3600) if t.first_ts is not None else 0.0
-    return MixResult(list(rows.values()), ours_fp, rita_fp, hours, not_dominated)
+    return MixResult(list(rows.values()), ours_fp, rita_fp, hours, not_dominated, rita_fp_filtered)
+
+
+def _fp_key(line: str) -> tuple[str, str, int, str]:
+    pair = line.split()[0]
+    src, rest = pair.split("->")
+    dst, port_proto = rest.rsplit(":", 1)
+    port, proto = port_proto.split("/")
+    return src, dst, int(port), proto
 
 
 def mix_table(name: str, res: MixResult, threshold: float) -> str:
@@ -200,6 +213,10 @@ def mix_table(name: str, res: MixResult, threshold: float) -> str:
     lines.append(f"{'F1':<20} {'':>3}  {res.ours_f1():>12.2f}" + "".join(f"  {res.rita_f1(t):>10.2f}" for t in thrs))
     lines.append(f"{'benign alerts / 24 h':<20} {'':>3}  {len(res.ours_fp) * per_day:>12.1f}" + "".join(
         f"  {len(res.rita_fp[t]) * per_day:>10.1f}" for t in thrs))
+    lines.append(f"{'RITA + our knowledge:':<20}")
+    lines.append(f"{'  F1':<20} {'':>3}  {'':>12}" + "".join(f"  {res.rita_f1(t, True):>10.2f}" for t in thrs))
+    lines.append(f"{'  benign alerts/24 h':<20} {'':>3}  {'':>12}" + "".join(
+        f"  {len(res.rita_fp_filtered[t]) * per_day:>10.1f}" for t in thrs))
     if res.not_dominated:
         lines.append("RITA >= 0.8 but missed by notaus: " + ", ".join(res.not_dominated))
     for fp in res.ours_fp:

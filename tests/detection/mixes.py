@@ -83,8 +83,8 @@ def _beacon(c: Corpus, cls: str, spec: tuple[str, float, float, int, dict[str, f
 def _rotating(c: Corpus, copy: int, src: str) -> None:
     name = f"cdn{copy}.telemetry-sync.example-cdn.net"
     ips = [f"198.51.100.{10 * copy + i}" for i in range(4)]
-    times = _schedule(c.rng, "cs", 90, 40, 0.3)
-    offset = c.rng.uniform(0, DAY - 5000)
+    times = _schedule(c.rng, "cs", 90, int(0.95 * DAY / (90 * 0.85)), 0.3)
+    offset = c.rng.uniform(0, DAY - (times[-1] - times[0]) - 600)
     for i, t in enumerate(times):
         ip = ips[i % 4]
         c.dns(t + offset - 0.05, src, name, [ip])

@@ -10,7 +10,12 @@ so nothing is journaled or done about ws2, and ws2's traffic keeps flowing.
 Why the sniffer runs in the router namespace: it sees ws1's packets on lan0 before NAT, and the
 engine inside it reaches the simulator at the router's LAN address locally.
 
-One live run (module fixture) serves all three tests, so the module stays under a minute.
+Automatic isolation goes through the guardrail gate: the policy allows one automatic isolation per
+hour, so when the phone starts beaconing after ws1 was isolated, its isolation is *queued* for a
+person to approve and the phone keeps its connection. Afterwards the web service (a Flask app over
+the same state directory) lists both findings in ``/api/v1/detections`` and on the staff page.
+
+One live run (module fixture) serves all tests, so the module stays around a minute.
 """
 
 from __future__ import annotations
@@ -110,13 +115,17 @@ class LiveRun:
     entries: list[Entry] = field(default_factory=list)
     beacon_log: str = ""
     benign_log: str = ""
+    phone_ip: str = ""
+    phone_action: Entry | None = None          # the phone's detection.action (beyond the budget: queued)
+    phone_log: str = ""
 
 
 def _policy_with_detection(lab: Lab) -> Path:
     policy = write_policy(lab)
     policy.write_text(policy.read_text() + (
         f"detection: {{response: isolate, alert_score: {ALERT}, isolate_score: {ISOLATE},"
-        f" min_connections: {MIN_CONNECTIONS}}}\n"), encoding="utf-8")
+        f" min_connections: {MIN_CONNECTIONS}}}\n"
+        "guardrails: {max_auto_isolations: 1, window_minutes: 60}\n"), encoding="utf-8")
     return policy
 
 
@@ -177,14 +186,27 @@ def live(lab: Lab) -> Iterator[LiveRun]:
                 run.detect_seconds = round(run.action_seen - started, 1)
                 run.ws1_stopped = stopped_after(ws1, run.action_seen)
                 run.ws2_kept_going = ws2.wait_replies(5, since=run.action_seen, timeout=5)
-            for proc in procs:                       # the benign client runs its full course
-                proc.wait(timeout=TRAFFIC_SECONDS + 15)
+                # a second beacon, from the phone, once the hour's budget (1) is spent
+                run.phone_ip = lab.host_ip("phone")
+                procs.append(lab.popen("phone", sys.executable, "-u", "-c", BEACON, lab.inet_ip,
+                                       str(lab.tcp_echo_port), str(BEACON_PERIOD_S), str(BEACON_JITTER),
+                                       str(TRAFFIC_SECONDS)))
+
+                def phone_acted() -> Entry | None:
+                    return next((e for e in _entries(lab) if e.kind == "detection.action"
+                                 and e.data.get("src") == run.phone_ip), None)
+
+                if wait_until(lambda: phone_acted() is not None, DETECT_TIMEOUT_S, step=0.25):
+                    run.phone_action = phone_acted()
+            for proc in procs:                       # the clients run their full course
+                proc.wait(timeout=2 * TRAFFIC_SECONDS + 15)
         time.sleep(1.5)                              # one more poll of the sniffer's loop
         os.kill(sniff.pid, signal.SIGTERM)           # a clean stop, as systemd would do it
         run.sniff_code = sniff.wait(timeout=15)
         reader.join(timeout=5)
         run.sniff_log = Lab.log_of(sniff)
         run.beacon_log, run.benign_log = Lab.log_of(procs[0]), Lab.log_of(procs[1])
+        run.phone_log = Lab.log_of(procs[2]) if len(procs) > 2 else ""
         run.entries = _entries(lab)
         yield run
     finally:
@@ -218,14 +240,18 @@ def test_beacon_is_detected_live_and_ws1_isolated_at_the_router(live: LiveRun) -
     assert detection and detection[-1].data["band"] == "isolate" and detection[-1].data["score"] >= ISOLATE
     assert detection[-1].data["dst"] == run.lab.inet_ip and detection[-1].data["dst_port"] == run.lab.tcp_echo_port
     assert detection[-1].data["kind"] == "beacon" and detection[-1].data["connections"] >= MIN_CONNECTIONS
-    request = _first(es, decision.seq, lambda e: e.kind == "isolate.request")
-    # through the guardrail layer, which hands the engine the resolved identity (the policy's name)
-    assert request is not None and request.data["host"] in (run.ws1_ip, "ws1") and request.data["source"] == "detection"
+    # the automatic isolation went through the guardrail gate (budget, protected hosts) first
+    gate = _first(es, decision.seq, lambda e: e.kind == "agent.request")
+    assert gate is not None and gate.data["host"] == "ws1" and gate.data["decision"] == "isolate", gate
+    assert gate.data["source"] == "detection"
+    request = _first(es, gate.seq, lambda e: e.kind == "isolate.request")
+    assert request is not None and request.data["host"] == "ws1" and request.data["source"] == "detection"
     result = _first(es, request.seq, lambda e: e.kind == "isolate.result")
     assert result is not None and result.data["outcome"] == "done" and result.data["host"] == "ws1", result
     action = _first(es, result.seq, lambda e: e.kind == "detection.action")
     assert action is not None and action.data["src"] == run.ws1_ip and action.data["outcome"] == "done"
-    devices = action.data["result"]["devices"]
+    assert action.data["via"] == "guardrails"
+    devices = action.data["result"]["result"]["devices"]
     assert [(d["device"], d["action"], d["outcome"]) for d in devices] == [("fritzbox", "block_host", "done")]
 
     # evidence: the pcap named in the decision exists, its SHA-256 is recorded (also in the request),
@@ -264,7 +290,7 @@ def test_aperiodic_host_is_scored_but_nothing_is_done(live: LiveRun) -> None:
 def test_sniff_stops_cleanly_on_sigterm_with_a_summary(live: LiveRun) -> None:
     run = live
     assert run.sniff_code == 0, run.sniff_log[-2000:]
-    assert "Mitschnitt beendet" in run.sniff_log and "1x isolate" in run.sniff_log, run.sniff_log[-2000:]
+    assert "Mitschnitt beendet" in run.sniff_log and "2x isolate" in run.sniff_log, run.sniff_log[-2000:]
     progress = [ln for ln in run.sniff_log.splitlines() if " Pakete, " in ln and " s: " in ln]
     assert len(progress) >= 3, run.sniff_log           # a progress line every 5 s while it ran
 
@@ -300,3 +326,47 @@ def test_incident_from_detection_to_report_in_the_lab(live: LiveRun) -> None:
     code, verify = notaus(lab, policy, "journal", "verify")
     assert code == 0 and verify["ok"] is True
     assert parser.head == verify["head_hash"]
+
+
+def test_second_automatic_isolation_waits_for_approval_beyond_the_budget(live: LiveRun) -> None:
+    """Budget 1 per hour: the phone's beacon is detected in the isolate band, but its isolation is
+    queued for a person (not done), and the phone keeps reaching the internet."""
+    run = live
+    assert run.phone_action is not None, f"no detection.action for the phone: {run.sniff_log[-2000:]}"
+    assert run.phone_action.data["outcome"] == "queued" and run.phone_action.data["via"] == "guardrails"
+    assert "automatic isolations" in run.phone_action.data["result"]["detail"]
+    es = run.entries
+    queued = [e for e in es if e.kind == "agent.request" and e.data.get("host") == "phone"]
+    assert [e.data["decision"] for e in queued] == ["queued"]
+    assert not any(e.kind == "isolate.request" and e.data.get("host") == "phone" for e in es)
+    assert run.phone_log.count(" ok") >= MIN_CONNECTIONS and "fail" not in run.phone_log
+
+
+def test_live_findings_in_the_api_and_on_the_staff_page(live: LiveRun, tmp_path: Path) -> None:
+    """The web service reads the detector's findings from the shared journal: JSON, metric, page."""
+    from api.app import create_app
+    from controller.engine import Engine
+    from policies.loader import load_policy
+
+    run = live
+    engine = Engine.from_policy(load_policy(run.policy), base_dir=run.policy.parent)
+    app = create_app(engine, config={"state_dir": str(tmp_path / "api"), "status_cache_seconds": 0})
+    try:
+        app.testing = True
+        token = app.extensions["notaus"].tokens.create("provider", "lab-test")
+        client = app.test_client()
+        hdr = {"Authorization": f"Bearer {token}"}
+        items = client.get("/api/v1/detections", headers=hdr).get_json()["detections"]
+        ws1 = next(d for d in items if d["src"] == run.ws1_ip and d["band"] == "isolate")
+        assert ws1["dst"] == run.lab.inet_ip and ws1["decision"] == "isolate" and ws1["outcome"] == "done"
+        assert ws1["evidence"] and ws1["score"] >= ISOLATE and ws1["incident"]
+        phone = next(d for d in items if d["src"] == run.phone_ip and d["band"] == "isolate")
+        assert phone["decision"] == "isolate" and phone["outcome"] == "queued"
+        assert not any(d["src"] == run.ws2_ip for d in items)
+        metrics = client.get("/metrics", headers=hdr).get_data(as_text=True)
+        assert 'notaus_detections{level="isolate"}' in metrics
+        page = client.get("/detections", headers=hdr).get_data(as_text=True)
+        assert run.ws1_ip in page and run.phone_ip in page and f'/incidents/{ws1["incident"]}' in page
+    finally:
+        app.extensions["notaus"].close()
+        engine.close()
