@@ -22,6 +22,7 @@ from controller.discover import discover
 from drivers.fritzbox import FritzBoxDriver
 from drivers.sim.practice import start_simulators
 from drivers.sim.tr64 import Tr064Simulator
+from drivers.sim.tr64_lan import IPV6_PREFIX
 from policies.loader import load_policy, load_policy_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def test_demo_discovery_reproduces_the_demo_roles(demo: Path, tmp_path: Path,
     assert "registered VoIP client 'telefon-empfang' on the box, internal number 620" in english
     assert "OUI 00:1C:19 (secunet Security Networks AG, IEEE registry)" in english
     assert "FRITZ!Box 7590" in text and "WLAN 3: Praxis-Gast (on, guest)" in text
-    assert "connection: WANPPPConnection1 DSL PPPoE (up), IPv6: active 2001:db8:1234:5600::/56" in text
+    assert "connection: WANPPPConnection1 DSL PPPoE (up), IPv6: no address" in text
     assert "demo-only-password" not in text  # the secret is not copied into the draft
     # journaled, though nothing was changed
     assert notaus(["--config", str(demo), "journal", "show", "--kind", "discover.run", "--json"]) == 0
@@ -107,7 +108,7 @@ def test_discovery_without_a_policy_asks_the_router_given(tmp_path: Path, monkey
 
 
 def test_driver_reads_voip_clients_and_router_facts(monkeypatch: pytest.MonkeyPatch) -> None:
-    sim = Tr064Simulator(user="notaus", password="geheim",
+    sim = Tr064Simulator(user="notaus", password="geheim", ipv6_prefix=IPV6_PREFIX,
                          phones=[{"name": "Empfang", "internal": "620", "username": "sip620"}]).start()
     drv = FritzBoxDriver("fb", "127.0.0.1", port=sim.port, user="notaus", password="geheim", timeout=3,
                          options={"use_cache": False})
@@ -134,7 +135,7 @@ def test_driver_reads_voip_clients_and_router_facts(monkeypatch: pytest.MonkeyPa
     assert info["model"] == "FRITZ!Box 7590" and info["connection"]["service"] == "WANPPPConnection1"
     assert info["connection"]["access_type"] == "DSL"
     assert info["ipv6"] == {"available": True, "prefix": "2001:db8:1234:5600::/56",
-                            "address": "2001:db8:1234:56ff::1", "active": True}
+                            "address": "2001:db8:ffff::17", "active": True}
     assert info["lan"] == {"routers": "192.168.178.1", "subnet_mask": "255.255.255.0",
                            "dhcp_range": ["192.168.178.20", "192.168.178.200"]}
 

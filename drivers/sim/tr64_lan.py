@@ -3,8 +3,8 @@
 Kept apart from :mod:`drivers.sim.tr64_actions` (which models what notaus changes) and installed
 into a :class:`~drivers.sim.tr64_actions.BoxActions` by :func:`install_lan_handlers`. The values
 are a FRITZ!Box's factory settings (LAN 192.168.178.0/24, the box at .1, DHCP .20–.200, domain
-``fritz.box``) and a DSL line; the IPv6 prefix is from the documentation range (RFC 3849) and is
-only there while the internet connection is up, as a delegated prefix is.
+``fritz.box``) and a DSL line. ``IPV6_PREFIX`` (documentation range, RFC 3849) is what a test or the demo
+passes as the simulator's ``ipv6_prefix``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from drivers.sim.tr64_actions import BoxActions
 
 IPV6_PREFIX = "2001:db8:1234:5600::"
 IPV6_PREFIX_LENGTH = 56
-IPV6_WAN_ADDRESS = "2001:db8:1234:56ff::1"
 
 
 def _lan(actions: BoxActions) -> ipaddress.IPv4Network:
@@ -30,7 +29,11 @@ def _lan(actions: BoxActions) -> ipaddress.IPv4Network:
 
 
 def install_lan_handlers(actions: BoxActions) -> None:
-    """Answer ``LANHostConfigManagement1``, ``WANCommonInterfaceConfig1`` and the IGD IPv6 getters."""
+    """Answer ``LANHostConfigManagement1`` and ``WANCommonInterfaceConfig1``.
+
+    The IPv6 getters are :class:`BoxActions`' own (``ipv6_prefix``: off unless a test or the demo gives a
+    prefix), so discovery and the keep-phones IPv6 honesty read the same fact.
+    """
     state = actions.state
 
     def lan_info(a: dict[str, str]) -> dict[str, Any]:
@@ -45,21 +48,9 @@ def install_lan_handlers(actions: BoxActions) -> None:
         with state.lock:
             return state.wan.status == "Connected"
 
-    def prefix(a: dict[str, str]) -> dict[str, Any]:
-        on = up()
-        return {"NewIPv6Prefix": IPV6_PREFIX if on else "", "NewPrefixLength": IPV6_PREFIX_LENGTH if on else 0,
-                "NewValidLifetime": 7200 if on else 0, "NewPreferedLifetime": 3600 if on else 0}
-
-    def address(a: dict[str, str]) -> dict[str, Any]:
-        on = up()
-        return {"NewExternalIPv6Address": IPV6_WAN_ADDRESS if on else "", "NewPrefixLength": 64 if on else 0,
-                "NewValidLifetime": 7200 if on else 0, "NewPreferedLifetime": 3600 if on else 0}
-
     actions.handlers.update({
         ("LANHostConfigManagement1", "GetInfo"): lan_info,
         ("WANCommonInterfaceConfig1", "GetCommonLinkProperties"): lambda a: {
             "NewWANAccessType": "DSL", "NewLayer1UpstreamMaxBitRate": 40_000_000,
             "NewLayer1DownstreamMaxBitRate": 100_000_000, "NewPhysicalLinkStatus": "Up"},
-        ("WANIPConn1", "X_AVM_DE_GetIPv6Prefix"): prefix,
-        ("WANIPConn1", "X_AVM_DE_GetExternalIPv6Address"): address,
     })
