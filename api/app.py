@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from api.auth import TokenStore
-from api.errors import register_error_handlers
-from api.guardrails import AgentGate, GateStore
-from api.http import reject_deep_json
-from api.idempotency import IdempotencyStore
-from api.ratelimit import RateLimiter
-from api.security import security_headers
-from controller.engine import Engine
-from controller.observer import StatusObserver
-from policies.context import state_dir as resolve_state_dir
+from notaus.api.auth import TokenStore
+from notaus.api.errors import register_error_handlers
+from notaus.api.guardrails import AgentGate, GateStore
+from notaus.api.http import reject_deep_json
+from notaus.api.idempotency import IdempotencyStore
+from notaus.api.ratelimit import RateLimiter
+from notaus.api.security import security_headers
+from notaus.controller.engine import Engine
+from notaus.controller.observer import StatusObserver
+from notaus.policies.context import state_dir as resolve_state_dir
 
 if TYPE_CHECKING:
-    from controller.scheduler import Scheduler
+    from notaus.controller.scheduler import Scheduler
 
 DEFAULTS: dict[str, Any] = {
     "state_dir": None,                # default: engine.policy.controller.state_dir
@@ -118,25 +118,25 @@ def create_app(engine: Engine, *, config: dict[str, Any] | None = None, schedule
         scheduler=scheduler,
     )
     if float(cfg["status_observer_seconds"]) > 0:
-        from api.status_view import service_view
+        from notaus.api.status_view import service_view
 
         svc.observer = StatusObserver(engine, interval=float(cfg["status_observer_seconds"]),
                                       augment=lambda: {"service": service_view(engine, scheduler)}).start()
     app.extensions["notaus"] = svc
 
-    from api.ui import ui
-    from api.v1 import ops, v1
+    from notaus.api.ui import ui
+    from notaus.api.v1 import ops, v1
 
     app.register_blueprint(v1)
     app.register_blueprint(ops)
     app.register_blueprint(ui)
-    from api.incidents import bp as incidents_bp
+    from notaus.api.incidents import bp as incidents_bp
 
     app.register_blueprint(incidents_bp)
-    from api.detections import bp as detections_bp
+    from notaus.api.detections import bp as detections_bp
 
     app.register_blueprint(detections_bp)
-    from api.discover_ui import bp as discover_bp
+    from notaus.api.discover_ui import bp as discover_bp
 
     app.register_blueprint(discover_bp)
     register_error_handlers(app)

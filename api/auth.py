@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import SqliteStore
+from notaus.controller.sqlite import SqliteStore
 
 ROLES: tuple[str, ...] = ("staff", "agent", "provider", "admin")
 
@@ -307,3 +307,17 @@ def run_token_command(args: argparse.Namespace) -> int:
         return 2
     finally:
         store.close()
+
+
+def kiosk_names(state_dir: Path | None) -> set[str]:
+    """Names of enrolled kiosk tablets (tokens ``kiosk:<name>``), for ``notaus discover``."""
+    if state_dir is None:
+        return set()
+    db = state_dir / "tokens.sqlite"
+    if not db.exists():
+        return set()
+    try:
+        store = TokenStore(db)
+        return {t.name.split(":", 1)[1] for t in store.list() if t.kiosk and ":" in t.name}
+    except Exception:  # noqa: BLE001 - a token store we cannot read only loses the kiosk hint
+        return set()

@@ -11,7 +11,7 @@ from typing import Any
 
 def ticks_after(engine: Any) -> tuple[int, str | None]:
     """``(seq, incident id)``: ticks after ``seq`` count; with an open incident, only its own ticks."""
-    from controller.incident import IncidentManager
+    from notaus.controller.incident import IncidentManager
 
     mgr = IncidentManager.for_engine(engine)
     mgr.sync()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api.incidents import _login_redirect, _page_caller, _render
-from api.security import services
+from notaus.api.incidents import _login_redirect, _page_caller, _render
+from notaus.api.security import services
 
 bp = Blueprint("detections_ui", __name__)
 
@@ -19,6 +19,6 @@ def detections_page() -> Response:
     caller = _page_caller("status")
     if caller is None:
         return _login_redirect()
-    from controller.detection.store import store_for_engine
+    from notaus.controller.detection.store import store_for_engine
 
     return _render("detections.html", caller, detections=store_for_engine(services().engine).all(limit=200))

@@ -16,10 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request
 
-from api.auth import allowed
-from api.errors import ApiError
-from api.i18n import strings
-from api.security import CSRF_COOKIE, Caller, check_csrf, identify, services
+from notaus.api.auth import allowed, kiosk_names
+from notaus.api.errors import ApiError
+from notaus.api.i18n import strings
+from notaus.api.security import CSRF_COOKIE, Caller, check_csrf, identify, services
 
 bp = Blueprint("discover_ui", __name__)
 PERMISSION = "policy"
@@ -34,13 +34,16 @@ def _caller() -> Caller | None:
 
 
 def _dir() -> Path:
-    from api.app import _state_dir
+    from notaus.policies.context import state_dir as resolve_state_dir
 
-    return _state_dir(services().engine, services().config) / "discovery"
+    svc = services()
+    base = Path(svc.config["state_dir"]) if svc.config.get("state_dir") else \
+        resolve_state_dir(svc.engine.policy, svc.engine.base_dir)
+    return base / "discovery"
 
 
 def _render(caller: Caller, **extra: Any) -> Response:
-    from api.ui import _lang
+    from notaus.api.ui import _lang
 
     lang = _lang()
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
@@ -76,14 +79,14 @@ def run() -> Response:
         raise ApiError(403, "Only the IT provider may run discovery.", error="forbidden")
     if caller.via == "cookie":  # as api.security.require: a bearer token cannot be forged by another site
         check_csrf()
-    from controller.coverage import compare
-    from controller.discover import discover, render_draft
-    from drivers.base import DriverError
+    from notaus.controller.coverage import compare
+    from notaus.controller.discover import discover, render_draft
+    from notaus.drivers.base import DriverError
 
     engine = services().engine
     folder = _dir()
     try:
-        result = discover(engine.policy, base_dir=getattr(engine, "base_dir", None), state_dir=folder.parent,
+        result = discover(engine.policy, base_dir=engine.base_dir, kiosks=kiosk_names(folder.parent),
                           probe=request.form.get("probe") == "1")
     except (DriverError, ValueError) as exc:
         engine.journal.append("discover.failed", {"actor": caller.name, "error": str(exc)})
@@ -91,7 +94,7 @@ def run() -> Response:
     folder.mkdir(parents=True, exist_ok=True)
     doc = result.to_dict()
     doc["findings"] = [f.to_dict() for f in compare(engine.policy, result.hosts)]
-    from api.ui import _lang
+    from notaus.api.ui import _lang
 
     (folder / "draft.yaml").write_text(render_draft(result, engine.policy, lang=_lang()), encoding="utf-8")
     (folder / "discovery.json").write_text(json.dumps(doc, ensure_ascii=False, default=str), encoding="utf-8")

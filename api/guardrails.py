@@ -6,6 +6,6 @@ responder and the scheduler all use the one gate in ``controller/``.
 
 from __future__ import annotations
 
-from controller.guardrails import ACTIVE, AgentGate, Decision, GateConflict, GateDecision, GateStore
+from notaus.controller.guardrails import ACTIVE, AgentGate, Decision, GateConflict, GateDecision, GateStore
 
 __all__ = ["ACTIVE", "AgentGate", "Decision", "GateConflict", "GateDecision", "GateStore"]

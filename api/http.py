@@ -10,9 +10,9 @@ from typing import Any, TypeVar, cast
 
 from flask import Response, jsonify, request
 
-from api.errors import ApiError
-from api.idempotency import body_fingerprint
-from api.security import identify, services
+from notaus.api.errors import ApiError
+from notaus.api.idempotency import body_fingerprint
+from notaus.api.security import identify, services
 
 F = TypeVar("F", bound=Callable[..., Any])
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from controller.checklists import ITEMS, TABLET
+from notaus.controller.checklists import ITEMS, TABLET
 
 LANGS: tuple[str, ...] = ("de", "en")
 

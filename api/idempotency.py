@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import connect
+from notaus.controller.sqlite import connect
 
 KEEP_HOURS = 72
 

@@ -36,16 +36,16 @@ from flask import Blueprint, Response, g, jsonify, make_response, redirect, rend
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, allowed
-from api.errors import ApiError
-from api.http import field, idempotent, idempotent_by, json_body, reply
-from api.i18n import strings
-from api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
-from api.ui_words import event_detail, event_word, incident_title, local_time, value_word
-from controller.checklists import CHECKLISTS, ITEMS
-from controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
-from controller.report_export import PdfFailed, PdfUnavailable, export, render_html
-from controller.reporting import SECTIONS, countdown, drafts, facts
+from notaus.api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, allowed
+from notaus.api.errors import ApiError
+from notaus.api.http import field, idempotent, idempotent_by, json_body, reply
+from notaus.api.i18n import strings
+from notaus.api.security import CSRF_COOKIE, Caller, check_csrf, identify, require, services
+from notaus.api.ui_words import event_detail, event_word, incident_title, local_time, value_word
+from notaus.controller.checklists import CHECKLISTS, ITEMS
+from notaus.controller.incident import MAX_UPLOAD_BYTES, Incident, IncidentManager, StoredFile, parse_time, utcnow
+from notaus.controller.report_export import PdfFailed, PdfUnavailable, export, render_html
+from notaus.controller.reporting import SECTIONS, countdown, drafts, facts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -116,9 +116,9 @@ def _open_incident(mgr: IncidentManager, incident_id: str) -> Incident:
 
 
 def _lang() -> str:
-    from api.ui import _lang as ui_lang
+    from notaus.api.security import page_lang
 
-    return ui_lang()
+    return page_lang()
 
 
 def _api_lang() -> str:

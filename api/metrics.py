@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from api.app import Services
+    from notaus.api.app import Services
 
 
 def _esc(value: Any) -> str:
@@ -57,7 +57,7 @@ def render_metrics(svc: Services) -> str:
             [({}, float(len(svc.gate.pending())))])
     _metric(lines, "notaus_journal_entries", "entries in the tamper-evident journal", "gauge",
             [({}, float(engine.journal.count()))])
-    from controller.detection.store import store_for_engine
+    from notaus.controller.detection.store import store_for_engine
 
     by_level: Counter[str] = Counter(store_for_engine(engine).counts())
     _metric(lines, "notaus_detections", "findings of the detector (journal), by band: alert, isolate, allowed", "gauge",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, PERMISSIONS, POLICY_PERMISSION
-from api.models import component_schemas
+from notaus.api.auth import DEADLINE_PERMISSION, INCIDENT_PERMISSION, PERMISSIONS, POLICY_PERMISSION
+from notaus.api.models import component_schemas
 
 JSON = "application/json"
 
@@ -202,10 +202,10 @@ SCHEMAS.update(component_schemas())
 
 def _incident_paths() -> dict[str, Any]:
     """``/api/v1/incidents*``: the incident record, its checklists, evidence, drafts and report."""
-    from api.incidents import FILE_CSP, REPORT_CSP, UPLOAD_OVERHEAD
-    from controller.checklists import ITEMS
-    from controller.incident import MAX_UPLOAD_BYTES
-    from controller.reporting import SECTIONS
+    from notaus.api.incidents import FILE_CSP, REPORT_CSP, UPLOAD_OVERHEAD
+    from notaus.controller.checklists import ITEMS
+    from notaus.controller.incident import MAX_UPLOAD_BYTES
+    from notaus.controller.reporting import SECTIONS
 
     inc_id = {"name": "incident_id", "in": "path", "required": True,
               "description": "an incident id, or `current` for the open one",
@@ -350,7 +350,7 @@ def _incident_paths() -> dict[str, Any]:
 
 
 def spec() -> dict[str, Any]:
-    from controller.checklists import ITEMS
+    from notaus.controller.checklists import ITEMS
 
     sec: list[dict[str, list[str]]] = [{"bearer": []}]
     return {

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from flask import Response, current_app, g, request
 
-from api.auth import allowed, is_agent
-from api.errors import ApiError
+from notaus.api.auth import allowed, is_agent
+from notaus.api.errors import ApiError
 
 SESSION_COOKIE = "notaus_session"
 CSRF_COOKIE = "notaus_csrf"
@@ -145,3 +145,16 @@ def security_headers(resp: Response) -> Response:
     if request.path.startswith("/api/") or request.path in ("/metrics", "/healthz"):
         resp.headers.setdefault("Cache-Control", "no-store")
     return resp
+
+
+#: the cookie that remembers a person's choice of language on this device
+LANG_COOKIE = "notaus_lang"
+
+
+def page_lang() -> str:
+    """The page's language: ``?lang=``, then the cookie, then the browser, then the policy's default."""
+    from notaus.api.i18n import pick_lang
+
+    policy_default = services().engine.policy.controller.language
+    return pick_lang(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
+                     request.accept_languages, policy_default)

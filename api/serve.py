@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from api.app import create_app
+from notaus.api.app import create_app
 
 if TYPE_CHECKING:
     from flask import Flask
 
-    from controller.engine import Engine
-    from controller.scheduler import Scheduler
+    from notaus.controller.engine import Engine
+    from notaus.controller.scheduler import Scheduler
 
 #: query parameters whose value is a secret (the kiosk link's one-time code) - never in the access log
 _SECRET_PARAM = re.compile(r"([?&](?:token|code)=)[^&\s\"]*")

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from api.guardrails import AgentGate
-    from controller.engine import Engine
-    from controller.journal import Journal
-    from controller.scheduler import Scheduler
-    from policies.schema import Policy
+    from notaus.api.guardrails import AgentGate
+    from notaus.controller.engine import Engine
+    from notaus.controller.journal import Journal
+    from notaus.controller.scheduler import Scheduler
+    from notaus.policies.schema import Policy
 
 log = logging.getLogger(__name__)
 
@@ -281,15 +281,15 @@ def drill_view(record: dict[str, Any] | None, now: datetime | None = None) -> di
 
 def incident_view(engine: Engine) -> dict[str, Any] | None:
     """The open incident and its 72-hour reporting countdown (``None`` if none is open)."""
-    from controller.incident import IncidentManager
-    from controller.reporting import countdown
+    from notaus.controller.incident import IncidentManager
+    from notaus.controller.reporting import countdown
 
     mgr = IncidentManager.for_engine(engine)
     mgr.sync()
     inc = mgr.current()
     if inc is None:
         return None
-    from api.ui_words import incident_title
+    from notaus.api.ui_words import incident_title
 
     return {"id": inc.id, "title": inc.title, "title_de": inc.title, "title_en": incident_title(inc.title, "en"),
             "trigger": inc.trigger, "url": f"/incidents/{inc.id}", "countdown": countdown(inc)}
@@ -305,7 +305,7 @@ def _job_errors(sched_status: dict[str, Any]) -> list[dict[str, Any]]:
 
 def service_view(engine: Engine, scheduler: Scheduler | None) -> dict[str, Any]:
     """What the background jobs know, for the status document (see the module docstring)."""
-    from controller.scheduler import DRILL_KEY
+    from notaus.controller.scheduler import DRILL_KEY
 
     sched: dict[str, Any] = {}
     if scheduler is not None:

@@ -12,22 +12,29 @@ from typing import Any
 
 from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 
-from api.auth import is_agent, permissions_of
-from api.errors import ApiError
-from api.i18n import checklist, pick_lang, strings
-from api.security import CSRF_COOKIE, SESSION_COOKIE, Caller, check_csrf, ensure_csrf_cookie, identify, services
-from api.ui_words import staff_facts
-from controller.checklists import provider_contact
+from notaus.api.auth import is_agent, permissions_of
+from notaus.api.errors import ApiError
+from notaus.api.i18n import checklist, strings
+from notaus.api.security import (
+    CSRF_COOKIE,
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    Caller,
+    check_csrf,
+    ensure_csrf_cookie,
+    identify,
+    page_lang,
+    services,
+)
+from notaus.api.ui_words import staff_facts
+from notaus.controller.checklists import provider_contact
 
 ui = Blueprint("ui", __name__)
-LANG_COOKIE = "notaus_lang"
 TEN_YEARS = 10 * 365 * 24 * 3600
 
 
 def _lang() -> str:
-    policy_default = services().engine.policy.controller.language
-    return pick_lang(request.args.get("lang"), request.cookies.get(LANG_COOKIE),
-                     request.accept_languages, policy_default)
+    return page_lang()
 
 
 def _caller() -> Caller | None:
@@ -85,8 +92,8 @@ def status_page() -> Response:
 @ui.get("/policy")
 def policy_page() -> Response:
     """The policy in force, read only (provider/admin): what the box will do, without a secret."""
-    from api.auth import allowed
-    from api.v1 import masked_policy, policy_summary
+    from notaus.api.auth import allowed
+    from notaus.api.v1 import masked_policy, policy_summary
 
     caller = _caller()
     if caller is None or caller.role == "agent":

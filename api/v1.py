@@ -19,20 +19,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from api.auth import POLICY_PERMISSION, is_agent, permissions_of
-from api.errors import ApiError
-from api.guardrails import GateConflict
-from api.http import field, idempotent, idempotent_by, json_body, reply
-from api.i18n import CHECKLIST
-from api.metrics import render_metrics
-from api.openapi import spec
-from api.outcomes import outcome_body
-from api.security import identify, require, services
-from api.status_view import ServiceViewCache, build_status, isolations_view
-from controller.checklists import ITEMS, provider_contact
-from controller.engine import Engine
-from policies.schema import Policy
-from policies.signing import MAX_BUNDLE_BYTES
+from notaus.api.auth import POLICY_PERMISSION, is_agent, permissions_of
+from notaus.api.errors import ApiError
+from notaus.api.guardrails import GateConflict
+from notaus.api.http import field, idempotent, idempotent_by, json_body, reply
+from notaus.api.i18n import CHECKLIST
+from notaus.api.metrics import render_metrics
+from notaus.api.openapi import spec
+from notaus.api.outcomes import outcome_body
+from notaus.api.security import identify, require, services
+from notaus.api.status_view import ServiceViewCache, build_status, isolations_view
+from notaus.controller.checklists import ITEMS, provider_contact
+from notaus.controller.engine import Engine
+from notaus.policies.schema import Policy
+from notaus.policies.signing import MAX_BUNDLE_BYTES
 
 v1 = Blueprint("v1", __name__, url_prefix="/api/v1")
 ops = Blueprint("ops", __name__)
@@ -130,7 +130,7 @@ def journal() -> tuple[Response, int]:
 @v1.get("/detections")
 @require("status")
 def detections() -> tuple[Response, int]:
-    from controller.detection.store import store_for_engine
+    from notaus.controller.detection.store import store_for_engine
 
     try:
         limit = int(request.args.get("limit", "200"))
@@ -162,7 +162,7 @@ def _checklist_state() -> list[dict[str, Any]]:
 
 
 def _all_checklists() -> list[dict[str, Any]]:
-    from controller.checklists import checklist_state
+    from notaus.controller.checklists import checklist_state
 
     ticks = {item["id"]: item for item in _all_ticks()}
     lang = "en" if request.args.get("lang") == "en" else "de"
@@ -171,7 +171,7 @@ def _all_checklists() -> list[dict[str, Any]]:
 
 def _all_ticks() -> list[dict[str, Any]]:
     """The last tick per item *of this incident*: a new incident starts with an empty checklist."""
-    from api.checklist_scope import ticks_after
+    from notaus.api.checklist_scope import ticks_after
 
     journal = services().engine.journal
     last: dict[str, dict[str, Any]] = {}
@@ -311,7 +311,7 @@ def tick(item: str) -> tuple[Response, int]:
 
 
 def _open_incident_id() -> str | None:
-    from controller.incident import IncidentManager
+    from notaus.controller.incident import IncidentManager
 
     current = IncidentManager.for_engine(services().engine).current()
     return current.id if current is not None else None
@@ -346,9 +346,9 @@ def _allow_policy_bundles() -> None:
 
 
 def _policy_context() -> tuple[Any, Any, Any]:
-    from policies.signing import load_public_keys
-    from policies.store import PolicyStore
-    from policies.update import provider_key_locations
+    from notaus.policies.signing import load_public_keys
+    from notaus.policies.store import PolicyStore
+    from notaus.policies.update import provider_key_locations
 
     engine = services().engine
     state_dir = engine.state_dir
@@ -360,7 +360,7 @@ def _policy_context() -> tuple[Any, Any, Any]:
 @idempotent
 def put_policy() -> tuple[Response, int]:
     """Apply a signed bundle (the raw bytes ``notaus policy sign`` wrote); a refusal changes nothing."""
-    from policies.update import apply_bundle
+    from notaus.policies.update import apply_bundle
 
     engine, store, keys = _policy_context()
     svc = services()
@@ -395,8 +395,8 @@ def put_policy() -> tuple[Response, int]:
 @require(POLICY_PERMISSION)
 def get_policy() -> tuple[Response, int]:
     """The policy in force: version, where it came from, and a summary without secrets."""
-    from policies.loader import PolicyError
-    from policies.update import current_policy
+    from notaus.policies.loader import PolicyError
+    from notaus.policies.update import current_policy
 
     engine, store, keys = _policy_context()
     applied = store.current()
@@ -422,9 +422,9 @@ def get_policy() -> tuple[Response, int]:
 
 def masked_policy(policy: Policy) -> dict[str, Any]:
     """The whole document as ``notaus policy show`` prints it: secrets and URL credentials masked."""
-    from policies.cli import _masked
+    from notaus.policies.diff import masked
 
-    doc: dict[str, Any] = _masked(policy.model_dump(mode="json"))
+    doc: dict[str, Any] = masked(policy.model_dump(mode="json"))
     schedules = doc.get("schedules") or {}
     if schedules.get("policy_url"):
         schedules["policy_url"] = _mask_url(str(schedules["policy_url"]))

@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 
 from api_practice import SIM_HOSTS, practice_policy  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.serve import start_server  # noqa: E402
-from controller.engine import Engine  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.api.app import create_app  # noqa: E402
+from notaus.api.serve import start_server  # noqa: E402
+from notaus.controller.engine import Engine  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "tests" / "detection"))
 
 from corpus import build_bulk, frame  # noqa: E402
 
-from controller.detection.flows import FlowTable  # noqa: E402
-from controller.detection.pcapio import read_file  # noqa: E402
+from notaus.controller.detection.flows import FlowTable  # noqa: E402
+from notaus.controller.detection.pcapio import read_file  # noqa: E402
 
 OFFLINE_PACKETS = 1_000_000
 SCAPY_PACKETS = 20_000
@@ -55,7 +55,7 @@ def offline_vs_bare(tmp: Path) -> None:
     """Office-shaped flows (~100 packets per connection): full reader, prefiltered reader, bare walk."""
     from corpus import build_flows
 
-    from controller.detection.prefilter import available, read_file_prefiltered
+    from notaus.controller.detection.prefilter import available, read_file_prefiltered
 
     path = tmp / "flows.pcap"
     n = build_flows(path, FLOW_PACKETS)
@@ -128,8 +128,8 @@ print(n)
 _OURS = """
 import sys, threading, time, json
 sys.path.insert(0, sys.argv[3])
-from controller.detection.capture import LiveCapture
-from controller.detection.flows import FlowTable
+from notaus.controller.detection.capture import LiveCapture
+from notaus.controller.detection.flows import FlowTable
 ft = FlowTable()
 cap = LiveCapture(sys.argv[1], bpf="udp", block_timeout_ms=10)
 t = threading.Thread(target=cap.run, args=(ft.feed,)); t.start()
@@ -229,8 +229,8 @@ CLASS_COPIES = 6
 def classes(tmp: Path) -> None:
     """Recall per beacon class, F1 and benign alerts per 24 h: notaus beside the RITA-v5 reference,
     on the 24-hour practice mixes (``tests/detection/mixes.py``), same captures, no policy."""
-    from controller.detection.analyzer import Analyzer
-    from policies.schema import Policy
+    from notaus.controller.detection.analyzer import Analyzer
+    from notaus.policies.schema import Policy
     from tests.detection.evaluate import evaluate_mix, mix_table
     from tests.detection.mixes import build_mix
 

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fritzconnection import FritzConnection  # noqa: E402
 
-from drivers.fritzbox import FritzBoxDriver  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.drivers.fritzbox import FritzBoxDriver  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 
 USER, PASSWORD = "notaus", "bench-pass"
 TARGET_MEDIAN = 0.5

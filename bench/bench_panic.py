@@ -25,9 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from controller.engine import Engine  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
-from policies.loader import load_policy_text  # noqa: E402
+from notaus.controller.engine import Engine  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.policies.loader import load_policy_text  # noqa: E402
 
 LATENCY = 0.05
 
@@ -108,7 +108,7 @@ def bench_lab(runs: int) -> None:
     cold: list[float] = []
     with Lab() as lab:
         policy = write_policy(lab)
-        sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64", "--listen",
+        sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64", "--listen",
                         f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                         "--effects", "nft", "--hosts-from", str(policy), "--reconnect-delay", "5",
                         env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -136,7 +136,7 @@ def bench_lab(runs: int) -> None:
                     driver.stdin.flush()  # type: ignore[union-attr]
                     assert driver.stdout.readline().strip() == "done"  # type: ignore[union-attr]
                 else:
-                    lab.run("ctrl", sys.executable, "-m", "controller.cli", "--config", str(policy), "panic",
+                    lab.run("ctrl", sys.executable, "-m", "notaus.controller.cli", "--config", str(policy), "panic",
                             "--yes", env=lab.env, timeout=60)
                 assert probe.wait_silent(0.5, timeout=10)
                 last = probe.last_sent_answered()

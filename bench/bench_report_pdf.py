@@ -40,10 +40,10 @@ PY_RENDER = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 sys.path.insert(0, sys.argv[3])
-from controller.engine import Engine
-from controller.incident import IncidentManager
-from controller.report_export import export
-from policies.loader import load_policy
+from notaus.controller.engine import Engine
+from notaus.controller.incident import IncidentManager
+from notaus.controller.report_export import export
+from notaus.policies.loader import load_policy
 policy = load_policy(sys.argv[1])
 engine = Engine.from_policy(policy)
 mgr = IncidentManager.for_engine(engine)
@@ -137,10 +137,10 @@ def debian_size_mb(packages: list[str]) -> float | None:
 
 def build_incident(tmp: Path, notes: int) -> Path:
     """A policy file whose state holds one incident with a panic, ticks and ``notes`` notes."""
-    from controller.engine import Engine
-    from controller.incident import IncidentManager
-    from drivers.sim.tr64 import Tr064Simulator
-    from policies.loader import load_policy
+    from notaus.controller.engine import Engine
+    from notaus.controller.incident import IncidentManager
+    from notaus.drivers.sim.tr64 import Tr064Simulator
+    from notaus.policies.loader import load_policy
 
     sim = Tr064Simulator(password="bench", reconnect_delay=0.05, hostfilter_delay=0.01).start()
     policy_file = tmp / "policy.yaml"

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 
 LATENCY = 0.05
 TIMEOUT = 2.0
@@ -39,8 +39,8 @@ CLIENTS = [{"name": f"pc-{i}", "ip": f"192.168.178.{100 + i}", "mac": f"02:00:00
 SCENARIO = r"""
 import json, sys, time
 from pathlib import Path
-from controller.engine import Engine
-from policies.loader import load_policy
+from notaus.controller.engine import Engine
+from notaus.policies.loader import load_policy
 engine = Engine.from_policy(load_policy(sys.argv[1]), base_dir=Path(sys.argv[1]).parent)
 runs = int(sys.argv[2])
 out = {"keep": [], "full": [], "keep_outcome": [], "full_outcome": []}
@@ -114,7 +114,7 @@ def cold_dead_router(trees: dict[str, Path], runs: int, tmp: Path) -> None:
             for cached in (True, False):
                 policy = write_policy(tmp / f"cold-{label}-{cached}", sim.port, [CLIENTS[0], PHONE])
                 if cached:   # the service or doctor ran before: the TR-064 description is on disk
-                    run(tree, "-m", "controller.cli", "--config", str(policy), "status", "--json")
+                    run(tree, "-m", "notaus.controller.cli", "--config", str(policy), "status", "--json")
                 what = "description on disk" if cached else "first run, no description"
                 values = figures.setdefault(f"{label}: {what}", [])
                 for _ in range(runs):
@@ -123,7 +123,7 @@ def cold_dead_router(trees: dict[str, Path], runs: int, tmp: Path) -> None:
                             stale.unlink()
                     sim.hang = True
                     t0 = time.perf_counter()
-                    p = run(tree, "-m", "controller.cli", "--config", str(policy), "panic", "--yes", "--json")
+                    p = run(tree, "-m", "notaus.controller.cli", "--config", str(policy), "panic", "--yes", "--json")
                     values.append(time.perf_counter() - t0)
                     sim.hang = False
                     doc = json.loads(p.stdout)

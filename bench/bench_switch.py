@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from drivers.base import DriverError, SwitchDriver  # noqa: E402
-from drivers.netmiko_switch import NetmikoSwitchDriver  # noqa: E402
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort  # noqa: E402
-from drivers.snmp_switch import SnmpSwitchDriver  # noqa: E402
+from notaus.drivers.base import DriverError, SwitchDriver  # noqa: E402
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver  # noqa: E402
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort  # noqa: E402
+from notaus.drivers.snmp_switch import SnmpSwitchDriver  # noqa: E402
 from tests.lab.switch_servers import RW_COMMUNITY, LoopbackSnmpd, snmpd_unavailable_reason  # noqa: E402
 
 PORT_SSH = "Gi1/0/1"

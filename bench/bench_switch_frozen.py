@@ -27,14 +27,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drivers.base import DriverError  # noqa: E402
-from drivers.netmiko_switch import NetmikoSwitchDriver  # noqa: E402
+from notaus.drivers.base import DriverError  # noqa: E402
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver  # noqa: E402
 
 PROFILES = {"cisco_ios": ("ios", "Gi1/0/1"), "hp_procurve": ("procurve", "1")}
 
 
 def start_switch(dialect: str) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
+    proc = subprocess.Popen([sys.executable, "-m", "notaus.drivers.sim.fake_switch_cli", "--dialect", dialect,
                              "--listen", "127.0.0.1:0", "--ports", "4"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
@@ -100,7 +100,7 @@ def bench_profile(profile: str, dialect: str, port: str, timeout: float) -> int:
 
 def bench_snmp(timeout: float) -> int:
     """The SNMP driver against a real snmpd (root), frozen with SIGSTOP."""
-    from drivers.snmp_switch import SnmpSwitchDriver
+    from notaus.drivers.snmp_switch import SnmpSwitchDriver
     from tests.lab.switch_servers import RW_COMMUNITY, LoopbackSnmpd, snmpd_unavailable_reason
 
     reason = snmpd_unavailable_reason()

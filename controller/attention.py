@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from controller.results import DeviceResult, Step
+from notaus.controller.results import DeviceResult, Step
 
 #: device answers that another try will not change
 REFUSALS = frozenset({"not_found", "invalid_argument", "not_supported"})

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from policies import context
-from policies.loader import PolicyError, load_policy
+from notaus.policies import context
+from notaus.policies.loader import PolicyError, load_policy
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
 #: how often the served status observer reads the devices (Home Assistant: local devices >= 5 s)
@@ -44,7 +44,7 @@ def effective_policy(path: Path) -> Any:
 
     Secrets and relative paths still resolve against the config file's directory.
     """
-    from policies.store import PolicyStore
+    from notaus.policies.store import PolicyStore
 
     installed = load_policy(path)
     current = PolicyStore(state_dir_of(installed, path)).current_path()
@@ -52,7 +52,7 @@ def effective_policy(path: Path) -> Any:
 
 
 def load_engine(args: argparse.Namespace, *, open_devices: bool = True) -> Any:
-    from controller.engine import Engine
+    from notaus.controller.engine import Engine
 
     path = config_path(args)
     return Engine.from_policy(effective_policy(path), base_dir=path.resolve().parent, open_devices=open_devices)
@@ -158,7 +158,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         health = engine.health()
         doc = engine.status()
         doc["health"] = health
-        from controller.scheduler import read_status
+        from notaus.controller.scheduler import read_status
 
         doc["service"] = read_status(engine.state_dir)
 
@@ -192,19 +192,19 @@ def _journal_file(args: argparse.Namespace) -> Path:
 
 
 def cmd_journal_verify(args: argparse.Namespace) -> int:
-    from controller import journal_cli
+    from notaus.controller import journal_cli
 
     return journal_cli.verify(args, _journal_file(args))
 
 
 def cmd_journal_anchor(args: argparse.Namespace) -> int:
-    from controller import journal_cli
+    from notaus.controller import journal_cli
 
     return journal_cli.anchor(args, _journal_file(args), _actor())
 
 
 def cmd_journal_show(args: argparse.Namespace) -> int:
-    from controller.journal import Journal
+    from notaus.controller.journal import Journal
 
     journal = Journal(state_dir_of(load_policy(config_path(args)), config_path(args)) / "journal.sqlite")
     entries = journal.entries(after=args.after, limit=args.limit, kind=args.kind)
@@ -230,16 +230,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     policy = effective_policy(path)
     sims = []
     if args.with_simulator:
-        from drivers.sim.practice import start_simulators
+        from notaus.drivers.sim.practice import start_simulators
 
         sims = start_simulators(policy, base_dir=path.resolve().parent)
-    from api.app import create_app
-    from api.serve import start_server
-    from controller.engine import Engine
-    from controller.scheduler import start_service_scheduler
+    from notaus.api.app import create_app
+    from notaus.api.serve import start_server
+    from notaus.controller.engine import Engine
+    from notaus.controller.scheduler import start_service_scheduler
 
     engine = Engine.from_policy(policy, base_dir=path.resolve().parent)
-    from controller.file_modes import tighten
+    from notaus.controller.file_modes import tighten
 
     loosened = tighten(engine.state_dir)
     if loosened:
@@ -266,7 +266,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cert, key = args.cert, args.key
         listen = args.listen or policy.controller.listen
         if args.self_signed and not cert:
-            from api.tls import ensure_self_signed, fingerprint
+            from notaus.api.tls import ensure_self_signed, fingerprint
 
             tls_dir = Path(engine.state_dir) / "tls"
             host = listen.rpartition(":")[0].strip("[]") or "localhost"
@@ -292,7 +292,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             s.stop()
     if restart.is_set():
         print("notaus: policy changed – restarting", flush=True)
-        os.execv(sys.executable, [sys.executable, "-m", "controller.cli", *sys.argv[1:]])
+        os.execv(sys.executable, [sys.executable, "-m", "notaus.controller.cli", *sys.argv[1:]])
     return EXIT_OK
 
 
@@ -379,10 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     # Commands contributed by other packages; each registers its own sub-parsers.
-    for module, fn in (("controller.detection.cli", "add_parser"), ("api.auth", "add_token_parser"),
-                       ("policies.cli", "add_parser"), ("controller.drill", "add_drill_parser"),
-                       ("controller.incident_cli", "add_parser"), ("controller.doctor", "add_parser"),
-                       ("controller.discover_cli", "add_parser")):
+    for module, fn in (("notaus.controller.detection.cli", "add_parser"), ("notaus.api.auth", "add_token_parser"),
+                       ("notaus.policies.cli", "add_parser"), ("notaus.controller.drill", "add_drill_parser"),
+                       ("notaus.controller.incident_cli", "add_parser"), ("notaus.controller.doctor", "add_parser"),
+                       ("notaus.controller.discover_cli", "add_parser")):
         try:
             mod = __import__(module, fromlist=[fn])
         except ImportError as exc:
@@ -411,7 +411,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from controller.file_modes import private_umask
+    from notaus.controller.file_modes import private_umask
 
     private_umask()   # state, journal, photos: 0600/0700 even when started by hand (not only under the unit)
     logging.basicConfig(level=os.environ.get("NOTAUS_LOG", "WARNING"), format="%(levelname)s %(name)s: %(message)s")

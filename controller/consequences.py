@@ -7,9 +7,9 @@ e-mail.
 
 from __future__ import annotations
 
-from controller.results import Warning
-from drivers.base import Telephony
-from policies.schema import PanicProfile, Policy
+from notaus.controller.results import Warning
+from notaus.drivers.base import Telephony
+from notaus.policies.schema import PanicProfile, Policy
 
 
 def panic_warnings(policy: Policy, profile: PanicProfile, telephony: dict[str, Telephony]) -> list[Warning]:

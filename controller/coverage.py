@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from controller.discover import Context, Suggestion, classify, seen_from_router
-from drivers.base import Host
-from policies.schema import HostEntry, Policy
+from notaus.controller.discover import Context, Suggestion, classify, seen_from_router
+from notaus.drivers.base import Host
+from notaus.policies.schema import HostEntry, Policy
 
 #: finding kinds doctor and the health job warn about
 WARN_KINDS = ("unknown", "voip_not_phone", "protected_missing")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import SqliteStore
+from notaus.controller.sqlite import SqliteStore
 
 REPORT_HOURS = 72
 

@@ -36,9 +36,9 @@ from typing import Any
 
 import yaml
 
-from controller.oui import locally_administered, vendor_of
-from drivers.base import Driver, DriverError, Host, NotPermitted, RouterDriver, SwitchDriver
-from policies.schema import Device, Policy, normalize_mac
+from notaus.controller.oui import locally_administered, vendor_of
+from notaus.drivers.base import Driver, DriverError, Host, NotPermitted, RouterDriver, SwitchDriver
+from notaus.policies.schema import Device, Policy, normalize_mac
 
 #: ports a cheap, opt-in probe tries, and what an open one suggests
 PROBE_PORTS: dict[int, str] = {9100: "printer", 631: "printer", 5060: "phone"}
@@ -459,28 +459,14 @@ def merge_switch_ports(router_seen: list[Seen], switch_seen: list[Seen]) -> list
     return router_seen + list(extra.values())
 
 
-def kiosk_names(state_dir: Path | None) -> set[str]:
-    """Names of enrolled kiosk tablets (tokens ``kiosk:<name>``), normalised for matching host names."""
-    if state_dir is None:
-        return set()
-    try:
-        from api.auth import TokenStore  # optional: the API package may be absent on a minimal box
-    except ImportError:
-        return set()
-    db = state_dir / "tokens.sqlite"
-    if not db.exists():
-        return set()
-    try:
-        store = TokenStore(db)
-        return {norm_name(t.name.split(":", 1)[1]) for t in store.list() if t.kiosk and ":" in t.name}
-    except Exception:  # noqa: BLE001 - a token store we cannot read only loses the kiosk hint
-        return set()
-
-
 def discover(policy: Policy | None, *, router: Device | None = None, base_dir: Path | None = None,
-             probe: bool = False, state_dir: Path | None = None, with_switches: bool = True) -> Discovery:
-    """Ask the router (and the policy's switches), classify every host; changes nothing anywhere."""
-    from controller.engine import build_driver
+             probe: bool = False, with_switches: bool = True, kiosks: set[str] | None = None) -> Discovery:
+    """Ask the router (and the policy's switches), classify every host; changes nothing anywhere.
+
+    ``kiosks``: names of the enrolled kiosk tablets (``notaus.api.auth.kiosk_names``), given by the caller
+    so that discovery does not reach up into the API's token store.
+    """
+    from notaus.controller.devices import build_driver
 
     result = Discovery(probed=probe)
     devices: list[Device] = list(policy.devices) if policy else []
@@ -528,7 +514,7 @@ def discover(policy: Policy | None, *, router: Device | None = None, base_dir: P
         ctl_mac = ctl_mac or auto_mac
     known = {d.address: (d.name, str(d.role)) for d in devices} | {router.address: (router.name, "router")}
     ctx = Context(controller_ip=ctl_ip or "", controller_mac=ctl_mac or "", devices=known,
-                  voip_clients=clients, kiosk_names=kiosk_names(state_dir))
+                  voip_clients=clients, kiosk_names={norm_name(k) for k in (kiosks or ())})
     if probe:
         ctx.open_ports = probe_ports(s.ip for s in seen if s.ip)
     result.router["controller"] = {"ip": ctl_ip, "mac": ctl_mac}

@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from controller.coverage import compare
-from controller.discover import Discovery, default_gateway, discover, guess_router_driver, render_draft
-from drivers.base import DriverError
-from policies.schema import Device, Policy
+from notaus.controller.coverage import compare
+from notaus.controller.discover import Discovery, default_gateway, discover, guess_router_driver, render_draft
+from notaus.drivers.base import DriverError
+from notaus.policies.schema import Device, Policy
 
 EXIT_OK, EXIT_ERROR, EXIT_FINDINGS = 0, 1, 2
 
@@ -26,7 +26,7 @@ def _policy(args: argparse.Namespace) -> tuple[Policy | None, Path | None]:
     path = getattr(args, "config", None) or os.environ.get("NOTAUS_CONFIG")
     if not path:
         return None, None
-    from controller.cli import effective_policy
+    from notaus.controller.cli import effective_policy
 
     return effective_policy(Path(path)), Path(path)
 
@@ -60,8 +60,8 @@ def _router_arg(args: argparse.Namespace, policy: Policy | None) -> Device | Non
 def _journal(policy: Policy | None, config: Path | None, kind: str, data: dict[str, Any]) -> None:
     if policy is None or config is None:
         return
-    from controller.cli import state_dir_of
-    from controller.journal import Journal
+    from notaus.controller.cli import state_dir_of
+    from notaus.controller.journal import Journal
 
     journal = Journal(state_dir_of(policy, config) / "journal.sqlite")
     try:
@@ -76,11 +76,13 @@ def run_discovery(args: argparse.Namespace) -> tuple[Discovery, Policy | None, D
     base_dir = Path.cwd() if router is not None else (config.resolve().parent if config else None)
     state_dir = None
     if policy is not None and config is not None:
-        from controller.cli import state_dir_of
+        from notaus.controller.cli import state_dir_of
 
         state_dir = state_dir_of(policy, config)
+    from notaus.api.auth import kiosk_names  # a command line wires the layers together
+
     result = discover(policy, router=router, base_dir=base_dir, probe=bool(getattr(args, "probe", False)),
-                      state_dir=state_dir, with_switches=not getattr(args, "no_switches", False))
+                      kiosks=kiosk_names(state_dir), with_switches=not getattr(args, "no_switches", False))
     return result, policy, router, config
 
 

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drivers.base import Driver, DriverError, RouterDriver, SwitchDriver
+from notaus.drivers.base import Driver, DriverError, RouterDriver, SwitchDriver
 
 DEFAULT_CERT = "/etc/notaus/tls/cert.pem"
 DEFAULT_PORTS = {"fritzbox": (49000, 49443), "speedport": (80, 443)}
@@ -130,7 +130,7 @@ def firmware_lines(n: str, device: Any, facts: dict[str, Any]) -> list[Line]:
     """
     if device.driver != "fritzbox" or not facts.get("firmware"):
         return []
-    from drivers.fritzbox import WAN_RIGHT, WAN_RIGHT_FIRMWARE, WAN_RIGHT_PLACE, firmware_version
+    from notaus.drivers.fritzbox import WAN_RIGHT, WAN_RIGHT_FIRMWARE, WAN_RIGHT_PLACE, firmware_version
 
     version = firmware_version(str(facts["firmware"]))
     shown = f"{version[0]}.{version[1]:02d}" if version else str(facts["firmware"])
@@ -152,7 +152,7 @@ def firmware_lines(n: str, device: Any, facts: dict[str, Any]) -> list[Line]:
 
 def check_coverage(policy: Any, device: Any, drv: RouterDriver) -> list[Line]:
     """Does the policy classify what the router knows? (unknown devices, VoIP clients, TI-Konnektor)."""
-    from controller.coverage import router_findings
+    from notaus.controller.coverage import router_findings
 
     n = device.name
     try:
@@ -373,7 +373,7 @@ def check_certificate(path: Path, now: datetime | None = None) -> Line:
 
 
 def check_journal(state_dir: Path) -> Line:
-    from controller.journal import Journal
+    from notaus.controller.journal import Journal
 
     path = state_dir / "journal.sqlite"
     if not path.exists():
@@ -399,7 +399,7 @@ def check_journal(state_dir: Path) -> Line:
 
 def check_pdf() -> Line:
     """Can the incident report for the data protection authority be written as PDF on this box?"""
-    from controller.report_pdf import pdf_check
+    from notaus.controller.report_pdf import pdf_check
 
     ok, detail = pdf_check()
     if ok:
@@ -412,8 +412,8 @@ def check_pdf() -> Line:
 # ------------------------------------------------------------------------------------- running
 def run_checks(policy: Any, config_file: Path | None, *, cert: Path, sniff_seconds: float = 2.0) -> list[Line]:
     """Every check, in the order a provider fixes things: devices first, then the box itself."""
-    from controller.engine import build_driver
-    from controller.incident import state_dir_for
+    from notaus.controller.devices import build_driver
+    from notaus.controller.incident import state_dir_for
 
     base_dir = config_file.resolve().parent if config_file else None
     lines: list[Line] = []
@@ -479,8 +479,8 @@ def render(lines: list[Line], lang: str, color: bool) -> str:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from controller.cli import config_path
-    from policies.loader import load_policy
+    from notaus.controller.cli import config_path
+    from notaus.policies.loader import load_policy
 
     lang = getattr(args, "lang", None) or "de"
     path = config_path(args)

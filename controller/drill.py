@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:   # the scheduler pulls in APScheduler + SQLAlchemy (~1 s): not on every CLI start (panic!)
-    from controller.scheduler import Scheduler
+    from notaus.controller.scheduler import Scheduler
 
 EXIT_OK, EXIT_ERROR = 0, 1
 
@@ -39,8 +39,8 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_drill(args: argparse.Namespace) -> int:
-    from controller.cli import _actor, load_engine
-    from controller.scheduler import Scheduler, SchedulerBusy
+    from notaus.controller.cli import _actor, load_engine
+    from notaus.controller.scheduler import Scheduler, SchedulerBusy
 
     engine = load_engine(args)
     try:
@@ -81,7 +81,7 @@ def cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _wait_for_end(args: argparse.Namespace, sched: Scheduler, engine: Any, until: datetime) -> int:
-    from controller.scheduler import DRILL_KEY
+    from notaus.controller.scheduler import DRILL_KEY
 
     last_shown = -1
     try:

@@ -22,15 +22,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.attention import Attention
-from controller.consequences import panic_warnings
-from controller.host_identity import canonical_ip
-from controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
-from controller.journal import Journal
-from controller.observe import find_gaps, observe
-from controller.results import DeviceResult, OperationResult, Outcome, Plan, Step
-from controller.state import StateStore
-from drivers.base import (
+from notaus.controller.attention import Attention
+from notaus.controller.consequences import panic_warnings
+from notaus.controller.devices import build_driver
+from notaus.controller.host_identity import canonical_ip
+from notaus.controller.isolation_plan import IsolationPlanner, Refused, safe_mac, vlan_to_restore
+from notaus.controller.journal import Journal
+from notaus.controller.observe import find_gaps, observe
+from notaus.controller.results import DeviceResult, OperationResult, Outcome, Plan, Step
+from notaus.controller.state import StateStore
+from notaus.drivers.base import (
     Driver,
     DriverError,
     Host,
@@ -41,9 +42,8 @@ from drivers.base import (
     Telephony,
     Unreachable,
 )
-from drivers.registry import driver_class
-from policies.context import state_dir as resolve_state_dir
-from policies.schema import Device, HostEntry, Policy
+from notaus.policies.context import state_dir as resolve_state_dir
+from notaus.policies.schema import HostEntry, Policy
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +54,6 @@ PERMANENT = ("auth_failed", "not_permitted", "not_supported", "not_found", "inva
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def build_driver(device: Device, base_dir: Path | None = None) -> Driver:
-    """Instantiate the driver for a policy device (secrets resolved here, at start-up)."""
-    cls = driver_class(device.driver)
-    options = device.model_dump(exclude={"name", "driver", "address", "port", "user", "password",
-                                         "password_file", "password_env", "timeout"})
-    options.update(device.options)   # the driver's typed options (drivers.options) at the top level too
-    return cls(device.name, device.address, port=device.port, user=device.user,
-               password=device.resolve_password(base_dir), timeout=device.timeout, options=options)
 
 
 class Engine:
@@ -420,7 +410,7 @@ class Engine:
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
         if prof.block_clients and not prof.cut_wan:
-            from controller import keep_phones
+            from notaus.controller import keep_phones
 
             plan.notes.extend(keep_phones.ipv6_unverified(self))   # per-host blocks are IPv4 by signature
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
@@ -432,7 +422,7 @@ class Engine:
 
         ``keep_voip``: the box's registered VoIP clients are kept too, named in the policy or not (issue 17).
         """
-        from controller import keep_phones
+        from notaus.controller import keep_phones
 
         hosts = keep_phones.current_hosts(self, router)
         return [(t.name, t.ip) for t in keep_phones.targets(self, keep_roles, hosts, router=router,
@@ -464,7 +454,7 @@ class Engine:
             jobs, steps_of = self._jobs_for(plan.steps, "panic")
             results = self._run_parallel(jobs, steps_of, "panic")
             outcome = OperationResult.summarize(results) if plan.steps else "failed"
-            from controller import egress
+            from notaus.controller import egress
 
             # proof from the data plane: a second way out (LTE, second line, hotspot) survives any router cut
             proof = egress.after_panic(self, profile, outcome)
@@ -782,7 +772,7 @@ class Engine:
             if d.name in self._health and not self._health[d.name].get("ok", True):
                 obs["health"] = self._health[d.name].get("message")
             devices.append(obs)
-        from controller import egress
+        from notaus.controller import egress
 
         proof = egress.for_status(self, bool(panic_active and not panic_gaps))
         if proof is not None and proof["reachable"]:
@@ -790,7 +780,7 @@ class Engine:
         ipv6_notes: list[str] = []
         profile = self.policy.profiles.get(str((desired["containment"] or {}).get("profile", "")))
         if panic_active and profile is not None and profile.block_clients and not profile.cut_wan:
-            from controller import keep_phones
+            from notaus.controller import keep_phones
 
             ipv6_notes = keep_phones.ipv6_unverified(self)
             if ipv6_notes:
@@ -825,7 +815,7 @@ class Engine:
             if not self.state.is_active():
                 Attention(self.state, self.journal).prune([])
                 return []
-            from controller import keep_phones
+            from notaus.controller import keep_phones
 
             # keep-phones: clients that joined or changed address since the panic become desired blocks
             freed = keep_phones.refresh(self)
@@ -883,7 +873,7 @@ class Engine:
 
     def _check_coverage(self) -> None:
         """Warn (journal on change) when the router knows devices the policy does not classify (issue 17)."""
-        from controller.coverage import router_findings
+        from notaus.controller.coverage import router_findings
 
         found = []
         for name in self.routers():

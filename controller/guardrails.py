@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from controller.host_identity import HostIdentity, HostResolver, NotPracticeHost
-from controller.sqlite import connect
+from notaus.controller.host_identity import HostIdentity, HostResolver, NotPracticeHost
+from notaus.controller.sqlite import connect
 
 Decision = Literal["isolated", "partial", "failed", "queued", "duplicate", "refused"]
 

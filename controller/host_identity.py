@@ -25,8 +25,8 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from drivers.base import Host
-from policies.schema import HostEntry, Policy, normalize_mac
+from notaus.drivers.base import Host
+from notaus.policies.schema import HostEntry, Policy, normalize_mac
 
 #: a host identifier longer than this is not a host (keeps journal entries and error texts small)
 MAX_IDENT = 200

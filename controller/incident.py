@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.checklists import ITEMS
-from controller.journal import Entry, Journal
-from controller.sqlite import SqliteStore
+from notaus.controller.checklists import ITEMS
+from notaus.controller.journal import Entry, Journal
+from notaus.controller.sqlite import SqliteStore
 
 #: journal kinds that belong to an incident's story even if another process wrote them
 TRIGGER_KINDS = ("panic.result", "isolate.result", "detection.decision")
@@ -169,7 +169,7 @@ class IncidentManager:
     def _deadline_store(self) -> Any:
         """The scheduler's deadline records (``controller.deadlines``) in the state database."""
         if self._deadlines is None:
-            from controller.deadlines import DeadlineStore
+            from notaus.controller.deadlines import DeadlineStore
 
             self._deadlines = DeadlineStore(self.state_dir / "state.sqlite")
         return self._deadlines
@@ -492,6 +492,6 @@ def sha256_file(path: str | Path) -> str:
 
 def state_dir_for(policy: Any, config_file: str | Path | None) -> Path:
     """The policy's state dir, relative paths taken from the policy file's folder (as the engine does)."""
-    from policies.context import state_dir_of_config
+    from notaus.policies.context import state_dir_of_config
 
     return state_dir_of_config(policy, config_file)

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from controller.checklists import ITEMS
-from controller.incident import Incident, IncidentManager, state_dir_for
-from controller.journal import Journal
-from policies.context import cli_actor, cli_lang
+from notaus.controller.checklists import ITEMS
+from notaus.controller.incident import Incident, IncidentManager, state_dir_for
+from notaus.controller.journal import Journal
+from notaus.policies.context import cli_actor, cli_lang
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 2
 
@@ -33,8 +33,8 @@ def _lang(args: argparse.Namespace) -> str:
 
 @contextmanager
 def open_manager(args: argparse.Namespace) -> Iterator[tuple[IncidentManager, Any]]:
-    from controller.cli import config_path
-    from policies.loader import load_policy
+    from notaus.controller.cli import config_path
+    from notaus.policies.loader import load_policy
 
     path = config_path(args)
     policy = load_policy(path)
@@ -68,7 +68,7 @@ def _print(args: argparse.Namespace, doc: Any, human: str) -> None:
 
 
 def _brief(inc: Incident, lang: str) -> dict[str, Any]:
-    from controller.reporting import countdown
+    from notaus.controller.reporting import countdown
 
     return {**inc.to_dict(), "countdown": countdown(inc)}
 
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace, mgr: IncidentManager, policy: Any, lang: str) -> int:  # noqa: C901
-    from controller.reporting import countdown, facts
+    from notaus.controller.reporting import countdown, facts
 
     cmd = args.incident_cmd
     actor = _actor()
@@ -148,7 +148,7 @@ def _dispatch(args: argparse.Namespace, mgr: IncidentManager, policy: Any, lang:
         _print(args, _brief(inc, lang), f"Vorfall {inc.id} abgeschlossen")
         return EXIT_OK
     if cmd == "report":
-        from controller.report_export import PdfFailed, PdfUnavailable, export
+        from notaus.controller.report_export import PdfFailed, PdfUnavailable, export
 
         out_path = Path(args.output or f"vorfall-{inc.id}.{args.format}")
         try:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from controller.host_identity import HostResolver, NotPracticeHost
-from controller.locate import guard_from_driver, locate_mac
-from controller.results import Step
-from drivers.base import DriverError, Host, SwitchDriver
-from drivers.mac import safe_mac
-from policies.schema import HostEntry
+from notaus.controller.host_identity import HostResolver, NotPracticeHost
+from notaus.controller.locate import guard_from_driver, locate_mac
+from notaus.controller.results import Step
+from notaus.drivers.base import DriverError, Host, SwitchDriver
+from notaus.drivers.mac import safe_mac
+from notaus.policies.schema import HostEntry
 
 if TYPE_CHECKING:
-    from controller.engine import Engine
+    from notaus.controller.engine import Engine
 
 
 class Refused(Exception):

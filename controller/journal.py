@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import connect
+from notaus.controller.sqlite import connect
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from controller.journal import Journal
+from notaus.controller.journal import Journal
 
 EXIT_OK, EXIT_BROKEN = 0, 1
 

@@ -25,12 +25,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from controller.isolation_plan import safe_mac
-from controller.results import Step
-from drivers.base import DriverError, Host, Telephony
+from notaus.controller.isolation_plan import safe_mac
+from notaus.controller.results import Step
+from notaus.drivers.base import DriverError, Host, Telephony
 
 if TYPE_CHECKING:
-    from controller.engine import Engine
+    from notaus.controller.engine import Engine
 
 #: roles that are never blocked whatever the profile keeps (the network itself and notaus)
 INFRASTRUCTURE_ROLES = ("controller", "router", "switch")
@@ -63,7 +63,7 @@ def kept(engine: Engine, keep_roles: Iterable[str], *, router: str | None = None
     ips = {h.ip for h in policy.hosts if h.ip and h.role in roles and not h.mac}
     if keep_voip and router is not None:
         # the box's registered VoIP clients, named in the policy or not (profile option keep_voip_clients)
-        from controller.discover import voip_keep_set
+        from notaus.controller.discover import voip_keep_set
 
         voip_ips, voip_macs = voip_keep_set(engine._router_hosts.get(router, []),
                                             engine._telephony.get(router, Telephony()).phones)

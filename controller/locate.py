@@ -17,8 +17,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drivers.base import DriverError, SwitchDriver
-from drivers.mac import mac_or_raw
+from notaus.drivers.base import DriverError, SwitchDriver
+from notaus.drivers.mac import mac_or_raw
 
 _TEXTS: dict[str, tuple[str, str]] = {
     "uplink": ("Port {port} an {switch} ist als Uplink eingetragen und wird nie abgeschaltet.",

@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from controller.results import Step
-from drivers.base import DriverError, NotSupported, RouterDriver, SwitchDriver
+from notaus.controller.results import Step
+from notaus.drivers.base import DriverError, NotSupported, RouterDriver, SwitchDriver
 
 if TYPE_CHECKING:
-    from controller.engine import Engine
+    from notaus.controller.engine import Engine
 
 
 def observe_router(engine: Engine, name: str, drv: RouterDriver, desired: dict[str, Any]) -> dict[str, Any]:

@@ -36,11 +36,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from controller.observe import observe_device, unanswered
+from notaus.controller.observe import observe_device, unanswered
 
 if TYPE_CHECKING:
-    from controller.engine import Engine
-    from controller.journal import Entry
+    from notaus.controller.engine import Engine
+    from notaus.controller.journal import Entry
 
 log = logging.getLogger(__name__)
 

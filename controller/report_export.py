@@ -17,9 +17,9 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
-from controller.incident import Incident, IncidentManager, utcnow
-from controller.report_pdf import PdfUnavailable, render_pdf
-from controller.reporting import _local, describe, drafts, facts
+from notaus.controller.incident import Incident, IncidentManager, utcnow
+from notaus.controller.report_pdf import PdfUnavailable, render_pdf
+from notaus.controller.reporting import _local, describe, drafts, facts
 
 
 class PdfFailed(RuntimeError):

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from controller.checklists import CHECKLISTS, checklist_state
-from controller.incident import Incident, IncidentManager, parse_time, sha256_file, utcnow
-from controller.journal import Entry
+from notaus.controller.checklists import CHECKLISTS, checklist_state
+from notaus.controller.incident import Incident, IncidentManager, parse_time, sha256_file, utcnow
+from notaus.controller.journal import Entry
 
 REPORT_HOURS = 72
 FILL = "[…]"

@@ -15,7 +15,7 @@ Jobs (stable ids, persisted with APScheduler's SQLAlchemy job store in the state
 
 Periodic jobs are re-added with ``replace_existing`` on every start, so a restart neither loses
 nor duplicates them; one-off jobs stay in the store until they ran. Job functions are referenced
-by name (``controller.scheduler:run_job``) with plain arguments, and find the live scheduler in a
+by name (``notaus.controller.scheduler:run_job``) with plain arguments, and find the live scheduler in a
 per-process registry keyed by the database path.
 
 Only one process may run the scheduler of a state directory (an ``flock`` on a lock file); a
@@ -38,9 +38,9 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from controller.deadlines import DeadlineStore
-from policies.schema import Policy
-from policies.store import atomic_write
+from notaus.controller.deadlines import DeadlineStore
+from notaus.policies.schema import Policy
+from notaus.policies.store import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ class Scheduler:
 
     def _add(self, job_id: str, task: str, trigger: Any, **kw: Any) -> None:
         assert self._sched is not None, "start() first"
-        self._sched.add_job("controller.scheduler:run_job", trigger, args=[self.key, task], id=job_id,
+        self._sched.add_job("notaus.controller.scheduler:run_job", trigger, args=[self.key, task], id=job_id,
                             name=task, replace_existing=True, **kw)
 
     def _remove(self, job_id: str) -> None:
@@ -293,7 +293,7 @@ class Scheduler:
         return sent
 
     def run_pull_once(self) -> Any:
-        from policies.pull import pull_once
+        from notaus.policies.pull import pull_once
 
         url = self.policy.schedules.policy_url
         if not url or self.policy_store is None:
@@ -401,7 +401,7 @@ def schedule_restore_in_store(db_path: Path, key: str, until: datetime) -> None:
     sched = BackgroundScheduler(jobstores={"default": _jobstore(db_path)})
     sched.start(paused=True)
     try:
-        sched.add_job("controller.scheduler:run_job", "date", run_date=until, args=[key, "drill.restore"],
+        sched.add_job("notaus.controller.scheduler:run_job", "date", run_date=until, args=[key, "drill.restore"],
                       id="drill.restore", name="drill.restore", replace_existing=True, misfire_grace_time=None)
     finally:
         sched.shutdown(wait=False)
@@ -416,11 +416,11 @@ def start_service_scheduler(engine: Any, config_path: str | Path, **kwargs: Any)
 
     ``kwargs`` go to :class:`Scheduler` (``on_policy_applied``, ``hooks``, ``pull_verify``, ...).
     """
-    from controller.syslog import forwarder_from_policy
-    from policies.loader import load_policy
-    from policies.signing import load_public_keys
-    from policies.store import PolicyStore
-    from policies.update import provider_key_locations
+    from notaus.controller.syslog import forwarder_from_policy
+    from notaus.policies.loader import load_policy
+    from notaus.policies.signing import load_public_keys
+    from notaus.policies.store import PolicyStore
+    from notaus.policies.update import provider_key_locations
 
     state_dir = Path(engine.state_dir)
     forwarder = forwarder_from_policy(engine.policy)

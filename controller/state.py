@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from controller.sqlite import SqliteStore
+from notaus.controller.sqlite import SqliteStore
 
 EMPTY: dict[str, Any] = {
     # profile name while a panic is in force, else None

@@ -110,11 +110,14 @@ fi
 if [ "$LINK" -eq 1 ]; then
     [ -x "$OPT/venv/bin/python" ] || "$PY" -m venv --system-site-packages "$OPT/venv"
     site=$("$OPT/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-    # the source tree, then the package directories of $PY (a venv's own are not "system" packages)
-    { echo "$OPT/src"
+    # the source folders under their installed names (notaus.controller, ...), then the package
+    # directories of $PY (a venv's own are not "system" packages)
+    mkdir -p "$OPT/ns/notaus"
+    for d in controller drivers policies api; do ln -sfn "$OPT/src/$d" "$OPT/ns/notaus/$d"; done
+    { echo "$OPT/ns"
       "$PY" -c 'import sys; print("\n".join(p for p in sys.path if p.endswith(("site-packages", "dist-packages"))))'
     } > "$site/notaus-src.pth"
-    printf '#!%s\nimport sys\nfrom controller.cli import main\nsys.exit(main())\n' "$OPT/venv/bin/python" \
+    printf '#!%s\nimport sys\nfrom notaus.controller.cli import main\nsys.exit(main())\n' "$OPT/venv/bin/python" \
         > "$OPT/venv/bin/notaus"
     chmod 0755 "$OPT/venv/bin/notaus"
 else
@@ -130,7 +133,7 @@ else
     # pip builds in the tree: leftovers would be packed into the next build after a repair run
     rm -rf "$OPT/src/build" "$OPT/src/"*.egg-info
 fi
-"$OPT/venv/bin/python" -c 'import controller.cli, api.app' || {
+"$OPT/venv/bin/python" -c 'import notaus.controller.cli, notaus.api.app' || {
     echo "install.sh: the installed notaus does not import; see the messages above" >&2; exit 1; }
 say "installed into $OPT/venv"
 
@@ -152,7 +155,7 @@ find "$ETC/secrets" -type f -exec chmod 0600 {} + -exec chown "$OWNER" {} +
 NAMES=${HOSTNAME_CERT:-$(hostname -f 2>/dev/null || hostname)}
 "$OPT/venv/bin/python" - "$ETC/tls/cert.pem" "$ETC/tls/key.pem" "$NAMES" <<'PY'
 import sys
-from api.tls import ensure_self_signed, fingerprint
+from notaus.api.tls import ensure_self_signed, fingerprint
 cert, key, names = sys.argv[1], sys.argv[2], [n for n in sys.argv[3].split(",") if n]
 if ensure_self_signed(cert, key, names):
     print(f"notaus: TLS certificate for {', '.join(names)} created; fingerprint (compare on the tablet):")

@@ -50,7 +50,7 @@ if [ -f "$R/var/lib/notaus/journal.sqlite" ]; then
     [ -x "$R/opt/notaus/venv/bin/python" ] && PY="$R/opt/notaus/venv/bin/python"
     "$PY" - "$R/var/lib/notaus/journal.sqlite" <<'PY' || { echo "restore.sh: restored journal does not verify" >&2; exit 1; }
 import sys
-from controller.journal import Journal
+from notaus.controller.journal import Journal
 res = Journal(sys.argv[1]).verify()
 print(f"notaus: journal {'OK' if res.ok else 'BROKEN'}: {res.checked} entries, head {res.head_hash}")
 sys.exit(0 if res.ok else 1)

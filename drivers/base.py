@@ -159,6 +159,10 @@ class Driver(ABC):
     #: capability names this driver implements (see ``RouterDriver``/``SwitchDriver``)
     capabilities: ClassVar[frozenset[str]] = frozenset()
     role: ClassVar[Literal["router", "switch"]]
+    #: where the device answers and how long one call may take (set per instance; the engine reads both
+    #: for its fail-fast verdicts, so they are part of the contract)
+    address: str = ""
+    timeout: float = 5.0
 
     def __init__(self, name: str, address: str, *, port: int | None = None, user: str = "",
                  password: str = "", timeout: float = 5.0, options: dict[str, Any] | None = None) -> None:

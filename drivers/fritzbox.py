@@ -65,7 +65,7 @@ from fritzconnection.core.exceptions import (
     FritzServiceError,
 )
 
-from drivers.base import (
+from notaus.drivers.base import (
     AuthFailed,
     DriverError,
     Host,
@@ -79,7 +79,7 @@ from drivers.base import (
     WanState,
     WlanNet,
 )
-from drivers.mac import mac_or_raw
+from notaus.drivers.mac import mac_or_raw
 
 T = TypeVar("T")
 

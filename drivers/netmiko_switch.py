@@ -35,7 +35,7 @@ from netmiko.exceptions import (
 )
 from paramiko.ssh_exception import SSHException
 
-from drivers.base import (
+from notaus.drivers.base import (
     AuthFailed,
     DriverError,
     MacEntry,
@@ -46,11 +46,11 @@ from drivers.base import (
     TimedOut,
     Unreachable,
 )
-from drivers.mac import normalize_mac
-from drivers.switch_parsers import ParseError
+from notaus.drivers.mac import normalize_mac
+from notaus.drivers.switch_parsers import ParseError
 
 __all__ = ["LEGACY_HOST_KEYS", "LEGACY_KEX", "NetmikoSwitchDriver", "TimedOut", "normalize_mac"]
-from drivers.switch_profiles import SwitchProfile, parse_macs, parse_ports, profile_for
+from notaus.drivers.switch_profiles import SwitchProfile, parse_macs, parse_ports, profile_for
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

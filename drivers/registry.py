@@ -8,14 +8,14 @@ from __future__ import annotations
 import importlib
 from typing import Literal
 
-from drivers.base import Driver
+from notaus.drivers.base import Driver
 
 #: driver name in the policy -> "module:Class"
 DRIVERS: dict[str, str] = {
-    "fritzbox": "drivers.fritzbox:FritzBoxDriver",
-    "speedport": "drivers.speedport:SpeedportDriver",
-    "netmiko": "drivers.netmiko_switch:NetmikoSwitchDriver",
-    "snmp": "drivers.snmp_switch:SnmpSwitchDriver",
+    "fritzbox": "notaus.drivers.fritzbox:FritzBoxDriver",
+    "speedport": "notaus.drivers.speedport:SpeedportDriver",
+    "netmiko": "notaus.drivers.netmiko_switch:NetmikoSwitchDriver",
+    "snmp": "notaus.drivers.snmp_switch:SnmpSwitchDriver",
 }
 
 

@@ -41,7 +41,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 from pysnmp.proto.rfc1902 import Gauge32, Integer32
 
-from drivers.base import (
+from notaus.drivers.base import (
     AuthFailed,
     DriverError,
     MacEntry,

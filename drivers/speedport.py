@@ -61,7 +61,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 from urllib3.exceptions import InsecureRequestWarning
 
-from drivers.base import (
+from notaus.drivers.base import (
     AuthFailed,
     DriverError,
     Host,
@@ -72,7 +72,7 @@ from drivers.base import (
     WanState,
     WlanNet,
 )
-from drivers.mac import mac_or_raw
+from notaus.drivers.mac import mac_or_raw
 
 #: Public key of the web UI for everything before login (published by the projects named above).
 DEFAULT_KEY = bytes.fromhex("cdc0cac1280b516e674f0057e4929bca84447cca8425007e33a88a5cf598a190")

@@ -276,7 +276,7 @@ def profile_for(device_type: str) -> SwitchProfile:
 
 
 def _structured(name: str) -> Callable[[str], list[dict[str, Any]]]:
-    from drivers.switch_parsers import PARSERS
+    from notaus.drivers.switch_parsers import PARSERS
 
     return JSON_PARSERS.get(name) or PARSERS[name]
 

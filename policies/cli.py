@@ -17,13 +17,21 @@ from typing import Any
 
 import yaml
 
-from policies import context
-from policies.diff import SECRET_KEYS, describe, diff_policies
-from policies.loader import PolicyError, load_policy, load_policy_text
-from policies.schema import Policy
-from policies.signing import BundleError, generate_keypair, key_id, load_private_key, load_public_keys, sign_policy
-from policies.store import PolicyStore
-from policies.update import (
+from notaus.policies import context
+from notaus.policies.diff import describe, diff_policies
+from notaus.policies.diff import masked as _masked
+from notaus.policies.loader import PolicyError, load_policy, load_policy_text
+from notaus.policies.schema import Policy
+from notaus.policies.signing import (
+    BundleError,
+    generate_keypair,
+    key_id,
+    load_private_key,
+    load_public_keys,
+    sign_policy,
+)
+from notaus.policies.store import PolicyStore
+from notaus.policies.update import (
     ApplyResult,
     apply_bundle,
     current_policy,
@@ -65,7 +73,7 @@ class _Box:
         self.key_locations = [Path(k) for k in keys_arg] if keys_arg else provider_key_locations(self.state_dir)
         self.journal: Any = None
         if journal:
-            from controller.journal import Journal
+            from notaus.controller.journal import Journal
             self.journal = Journal(self.state_dir / "journal.sqlite")
 
     def keys(self) -> dict[str, Any]:
@@ -76,12 +84,6 @@ class _Box:
             self.journal.close()
 
 
-def _masked(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {k: ("***" if k in SECRET_KEYS and v else _masked(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_masked(v) for v in data]
-    return data
 
 
 def _actor() -> str:
@@ -145,7 +147,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     if getattr(args, "discover", False):  # running policy vs. a fresh discovery (controller.discover_cli)
-        from controller.discover_cli import cmd_policy_diff_discover
+        from notaus.controller.discover_cli import cmd_policy_diff_discover
         return cmd_policy_diff_discover(args)
     if not args.file:
         raise ValueError("policy diff needs FILE, or --discover")
@@ -236,7 +238,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from policies.pull import pull_once
+    from notaus.policies.pull import pull_once
 
     box = _Box(args)
     try:
@@ -278,7 +280,7 @@ def add_parser(subparsers: Any) -> None:
     s.add_argument("file", nargs="?")
     s.add_argument("--discover", action="store_true",
                    help="compare the running policy with a fresh `notaus discover` (unknown, wrong role, left)")
-    from controller.discover_cli import add_discover_arguments
+    from notaus.controller.discover_cli import add_discover_arguments
     add_discover_arguments(s)
     s.set_defaults(func=cmd_diff)
 

@@ -15,7 +15,7 @@ import pwd
 from pathlib import Path
 from typing import Any
 
-from policies.loader import PolicyError
+from notaus.policies.loader import PolicyError
 
 LANGS = ("de", "en")
 

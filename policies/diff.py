@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from policies.schema import HostEntry, Policy
+from notaus.policies.schema import HostEntry, Policy
 
 Lang = Literal["de", "en"]
 
@@ -213,3 +213,12 @@ def summary(changes: list[Change], lang: Lang = "de", limit: int = 8) -> str:
     if len(changes) > limit:
         texts.append(f"+{len(changes) - limit} " + ("weitere" if lang == "de" else "more"))
     return "; ".join(texts)
+
+
+def masked(data: Any) -> Any:
+    """``data`` with every secret (``SECRET_KEYS``) shown as ``***``: for ``policy show`` and the policy page."""
+    if isinstance(data, dict):
+        return {k: ("***" if k in SECRET_KEYS and v else masked(v)) for k, v in data.items()}
+    if isinstance(data, list):
+        return [masked(v) for v in data]
+    return data

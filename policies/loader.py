@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from policies.schema import Policy
+from notaus.policies.schema import Policy
 
 Loc = tuple[str | int, ...]
 

@@ -17,10 +17,10 @@ from typing import Any
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from policies.schema import Policy
-from policies.signing import MAX_BUNDLE_BYTES
-from policies.store import PolicyStore, atomic_write
-from policies.update import ApplyResult, JournalLike, apply_bundle
+from notaus.policies.schema import Policy
+from notaus.policies.signing import MAX_BUNDLE_BYTES
+from notaus.policies.store import PolicyStore, atomic_write
+from notaus.policies.update import ApplyResult, JournalLike, apply_bundle
 
 USER_AGENT = "notaus-policy-pull/1"
 

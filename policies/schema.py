@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from drivers.mac import normalize_mac
-from drivers.options import option_values
-from drivers.registry import DRIVER_ROLES, DRIVERS
+from notaus.drivers.mac import normalize_mac
+from notaus.drivers.options import option_values
+from notaus.drivers.registry import DRIVER_ROLES, DRIVERS
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
@@ -147,7 +147,7 @@ class EgressProbe(Strict):
     @field_validator("tcp", "dns")
     @classmethod
     def _targets(cls, v: list[str]) -> list[str]:
-        from controller.egress import parse_target  # one parser for schema and probe
+        from notaus.policies.targets import parse_target  # one parser for schema and probe (controller.egress)
 
         for target in v:
             parse_target(target, default_port=53)

@@ -20,11 +20,11 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from policies.diff import Change, diff_policies, summary
-from policies.loader import PolicyError, load_policy_text
-from policies.schema import Policy
-from policies.signing import BundleError, verify_bundle
-from policies.store import AppliedVersion, PolicyStore
+from notaus.policies.diff import Change, diff_policies, summary
+from notaus.policies.loader import PolicyError, load_policy_text
+from notaus.policies.schema import Policy
+from notaus.policies.signing import BundleError, verify_bundle
+from notaus.policies.store import AppliedVersion, PolicyStore
 
 
 class JournalLike(Protocol):
@@ -214,6 +214,6 @@ def provider_key_locations(state_dir: Path) -> list[Path]:
 
 def resolve_state_dir(policy: Policy, config_path: Path) -> Path:
     """The state directory as the engine resolves it (relative paths: next to the policy file)."""
-    from policies.context import state_dir_of_config
+    from notaus.policies.context import state_dir_of_config
 
     return state_dir_of_config(policy, config_path)

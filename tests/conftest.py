@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
-from policies.loader import load_policy_text
-from policies.schema import Policy
+from notaus.api.app import create_app
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.loader import load_policy_text
+from notaus.policies.schema import Policy
 from tests.api.api_practice import SIM_HOSTS
 
 HOSTS: list[dict[str, Any]] = [

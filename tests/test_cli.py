@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.conftest import HOSTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ hosts:
 def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("NOTAUS_CONFIG", None) if env is None or "NOTAUS_CONFIG" not in env else None
-    return subprocess.run([sys.executable, "-m", "controller.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "notaus.controller.cli", *args], capture_output=True, text=True,
                           env=full_env, input=stdin, timeout=60, cwd=ROOT)
 
 

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.cli import main as notaus
-from controller.coverage import router_findings
-from controller.discover import discover
-from drivers.fritzbox import FritzBoxDriver
-from drivers.sim.practice import start_simulators
-from drivers.sim.tr64 import Tr064Simulator
-from drivers.sim.tr64_lan import IPV6_PREFIX
-from policies.loader import load_policy, load_policy_text
+from notaus.controller.cli import main as notaus
+from notaus.controller.coverage import router_findings
+from notaus.controller.discover import discover
+from notaus.drivers.fritzbox import FritzBoxDriver
+from notaus.drivers.sim.practice import start_simulators
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64_lan import IPV6_PREFIX
+from notaus.policies.loader import load_policy, load_policy_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -169,7 +169,7 @@ def test_router_findings_are_the_three_warnings(demo: Path) -> None:
     policy = load_policy(demo)
     policy.hosts = [h for h in policy.hosts if h.name not in ("telefon-sz1", "ti-konnektor", "labor-pc")]
     result = discover(load_policy(demo), base_dir=demo.parent, with_switches=False)
-    from drivers.base import Host
+    from notaus.drivers.base import Host
 
     hosts = [Host(ip=h.ip, mac=h.mac, name=h.name) for h in result.hosts]
     hosts.append(Host(ip="192.168.178.98", mac="aa:bb:cc:dd:ee:98", name="gast", active=False))
@@ -181,7 +181,7 @@ def test_router_findings_are_the_three_warnings(demo: Path) -> None:
 def test_discovery_of_a_speedport(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     """The Speedport's web API lists hosts but no telephony clients: phones by name or maker only, said so."""
-    from drivers.sim.speedport import SpeedportSimulator
+    from notaus.drivers.sim.speedport import SpeedportSimulator
 
     hosts = [{"ip": "192.168.2.20", "mac": "aa:bb:cc:dd:ee:01", "name": "empfang-pc"},
              {"ip": "192.168.2.30", "mac": "00:04:13:01:02:03", "name": "snom-d785"},

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from api.tls import ensure_self_signed
-from controller.cli import main as notaus
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.api.tls import ensure_self_signed
+from notaus.controller.cli import main as notaus
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.conftest import HOSTS
 
 #: a handset registered at the box yesterday, not (yet) in the policy

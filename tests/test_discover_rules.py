@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.discover import (
+from notaus.controller.discover import (
     Context,
     Seen,
     classify,
@@ -22,8 +22,8 @@ from controller.discover import (
     voip_keep_set,
     voip_match,
 )
-from controller.oui import locally_administered, prefix_of, vendor_of
-from drivers.base import Host
+from notaus.controller.oui import locally_administered, prefix_of, vendor_of
+from notaus.drivers.base import Host
 
 CTX = Context(controller_ip="192.168.178.2", controller_mac="aa:bb:cc:00:00:02",
               devices={"192.168.178.1": ("fritzbox", "router"), "192.168.178.3": ("sw1", "switch")},
@@ -172,6 +172,6 @@ def test_router_kind_is_told_by_the_port_that_answers() -> None:
 
 def test_probe_never_leaves_the_private_lan() -> None:
     """Loopback, public and malformed addresses are dropped before any connection is tried."""
-    from controller.discover import probe_ports
+    from notaus.controller.discover import probe_ports
 
     assert probe_ports(["127.0.0.1", "8.8.8.8", "2001:db8::1", "not-an-ip", "169.254.1.1"]) == {}

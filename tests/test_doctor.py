@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from api.tls import ensure_self_signed  # noqa: E402
-from controller.cli import main as notaus  # noqa: E402
-from controller.doctor import check_certificate, check_disk  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.api.tls import ensure_self_signed  # noqa: E402
+from notaus.controller.cli import main as notaus  # noqa: E402
+from notaus.controller.doctor import check_certificate, check_disk  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 
 HOSTS = [{"ip": "192.168.178.20", "mac": "AA:BB:CC:DD:EE:01", "name": "empfang-pc"}]
 

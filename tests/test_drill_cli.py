@@ -10,10 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from controller.engine import Engine
-from controller.scheduler import Scheduler
-from drivers.sim.tr64 import Tr064Simulator
-from policies.loader import load_policy
+from notaus.controller.engine import Engine
+from notaus.controller.scheduler import Scheduler
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.loader import load_policy
 from tests.test_scheduler import sim, wan  # noqa: F401 - fixture re-use
 from tests.waiting import wait_for
 
@@ -33,7 +33,7 @@ def write_policy(tmp: Path, sim: Tr064Simulator) -> Path:  # noqa: F811
 
 def drill(cfg: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NOTAUS_ACTOR": "test-team"}
-    return subprocess.run([sys.executable, "-m", "controller.cli", "--config", str(cfg), "drill", "--yes",
+    return subprocess.run([sys.executable, "-m", "notaus.controller.cli", "--config", str(cfg), "drill", "--yes",
                            "--json", *extra], capture_output=True, text=True, timeout=90, env=env)
 
 

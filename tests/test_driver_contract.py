@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import build_driver
-from drivers.base import Driver, RouterDriver, SwitchDriver
-from drivers.options import MODELS
-from drivers.registry import DRIVER_ROLES, DRIVERS, driver_class
-from policies.schema import Device, Policy
+from notaus.controller.devices import build_driver
+from notaus.drivers.base import Driver, RouterDriver, SwitchDriver
+from notaus.drivers.options import MODELS
+from notaus.drivers.registry import DRIVER_ROLES, DRIVERS, driver_class
+from notaus.policies.schema import Device, Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 

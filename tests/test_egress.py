@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from controller.egress import MESSAGE_DE, dns_query, parse_target, probe
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import ControllerSettings, EgressProbe
+from notaus.controller.egress import MESSAGE_DE, dns_query, parse_target, probe
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import ControllerSettings, EgressProbe
 
 
 @pytest.fixture

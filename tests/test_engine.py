@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.engine import Engine
-from controller.journal import Journal
-from drivers.base import WanState
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.engine import Engine
+from notaus.controller.journal import Journal
+from notaus.drivers.base import WanState
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 
 def kinds(engine: Engine) -> list[str]:
@@ -184,8 +184,8 @@ def test_state_survives_restart_and_is_reasserted(fritz_sim: Tr064Simulator, tmp
 
 def test_speedport_cuts_but_cannot_block_one_host(tmp_path: Path) -> None:
     """A router that cannot block single machines says so; nothing is silently skipped."""
-    from drivers.sim.speedport import SpeedportSimulator
-    from policies.loader import load_policy_text
+    from notaus.drivers.sim.speedport import SpeedportSimulator
+    from notaus.policies.loader import load_policy_text
 
     with SpeedportSimulator(password="geheim") as sim:
         policy = load_policy_text(f"""

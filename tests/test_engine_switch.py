@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import Engine
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import Device, HostEntry
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import Device, HostEntry
 from tests.conftest import practice_policy
 
 ROUTER_MAC = "aa:bb:cc:dd:ee:fe"

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import Engine
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts
 from tests.test_engine_switch import engine, switch  # noqa: F401 - shared fixtures
 
 PC = "Gi1/0/1"
@@ -103,7 +103,7 @@ def test_partial_release_forgets_only_what_was_undone(engine: Engine, switch: Fa
     fritz = engine.routers()["fritzbox"]
 
     def broken(ip: str) -> None:
-        from drivers.base import DriverError
+        from notaus.drivers.base import DriverError
         raise DriverError("fritzbox: simulated failure")
     monkeypatch.setattr(fritz, "unblock_host", broken)
     rel = engine.release("empfang-pc", actor="t")

@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.test_cli import run, write_policy
 
 

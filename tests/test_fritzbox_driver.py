@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fritzconnection import FritzConnection
 
-from drivers.base import AuthFailed, DriverError, Host, NotFound, NotPermitted, Telephony, Unreachable, WlanNet
-from drivers.fritzbox import FritzBoxDriver
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.base import AuthFailed, DriverError, Host, NotFound, NotPermitted, Telephony, Unreachable, WlanNet
+from notaus.drivers.fritzbox import FritzBoxDriver
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.waiting import wait_until
 
 USER, PASSWORD = "notaus", "geheim-123"

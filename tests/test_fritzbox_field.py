@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from controller.doctor import firmware_lines
-from controller.engine import Engine
-from drivers.base import NotPermitted
-from drivers.fritzbox import WAN_RIGHT, firmware_version
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.doctor import firmware_lines
+from notaus.controller.engine import Engine
+from notaus.drivers.base import NotPermitted
+from notaus.drivers.fritzbox import WAN_RIGHT, firmware_version
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.test_fritzbox_driver import make_driver, make_sim
 
 

@@ -13,7 +13,7 @@ PACKAGES = ("drivers", "policies", "controller", "api")
 #: a package may import the packages before it in this order
 LAYER = {name: i for i, name in enumerate(PACKAGES)}
 #: entry points and tooling that wire layers together and may reach upwards
-COMPOSITION = ("controller.cli", "policies.cli", "drivers.sim")
+COMPOSITION = ("notaus.controller.cli", "notaus.controller.discover_cli", "notaus.policies.cli", "notaus.drivers.sim")
 
 
 def _modules() -> dict[str, Path]:
@@ -23,7 +23,7 @@ def _modules() -> dict[str, Path]:
             parts = list(path.relative_to(ROOT).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
-            out[".".join(parts)] = path
+            out[".".join(["notaus", *parts])] = path   # the installed name (pyproject's package-dir)
     return out
 
 
@@ -95,7 +95,8 @@ def _cycles() -> list[list[str]]:
 
 
 def test_the_graph_is_read() -> None:
-    assert "controller.observer" in GRAPH["api.app"] and "drivers.base" in GRAPH["controller.engine"]
+    assert "notaus.controller.observer" in GRAPH["notaus.api.app"]
+    assert "notaus.drivers.base" in GRAPH["notaus.controller.engine"]
 
 
 def test_no_import_cycles() -> None:
@@ -108,6 +109,6 @@ def test_layers_point_one_way() -> None:
         if mod.startswith(COMPOSITION):
             continue
         for dep in deps:
-            if LAYER[dep.split(".")[0]] > LAYER[mod.split(".")[0]]:
+            if LAYER[dep.split(".")[1]] > LAYER[mod.split(".")[1]]:
                 upward.append(f"{mod} -> {dep}")
     assert sorted(upward) == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.doctor import ipv6_lines
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.doctor import ipv6_lines
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.conftest import HOSTS
 
 

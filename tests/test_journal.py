@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import GENESIS, Journal, entry_hash
+from notaus.controller.journal import GENESIS, Journal, entry_hash
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.conftest import HOSTS
 from tests.waiting import wait_until
 

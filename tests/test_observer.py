@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import Engine
-from controller.observer import StatusObserver
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import Policy
+from notaus.controller.engine import Engine
+from notaus.controller.observer import StatusObserver
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import Policy
 from tests.waiting import wait_for
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.checklists import ITEMS
-from drivers.mac import mac_or_raw, normalize_mac, safe_mac
-from policies import context
-from policies.schema import Policy
+from notaus.controller.checklists import ITEMS
+from notaus.drivers.mac import mac_or_raw, normalize_mac, safe_mac
+from notaus.policies import context
+from notaus.policies.schema import Policy
 
 # Vendor spellings of one MAC: FRITZ!Box TR-064 Hosts (upper case, colons), Cisco IOS
 # "show mac address-table" (dotted), HP/Aruba ProCurve (hyphen after six digits), Windows ipconfig.
@@ -48,8 +48,8 @@ def test_actor_is_never_a_placeholder(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_cli_entry_points_use_the_one_actor(monkeypatch: pytest.MonkeyPatch) -> None:
-    from controller import cli, incident_cli
-    from policies import cli as policy_cli
+    from notaus.controller import cli, incident_cli
+    from notaus.policies import cli as policy_cli
 
     monkeypatch.setenv("NOTAUS_ACTOR", "tester")
     assert cli._actor() == incident_cli._actor() == policy_cli._actor() == "tester"
@@ -70,9 +70,9 @@ def test_language_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_state_dir_relative_to_the_policy_file_not_the_working_dir(tmp_path: Path) -> None:
-    from controller.cli import state_dir_of
-    from controller.incident import state_dir_for
-    from policies.update import resolve_state_dir
+    from notaus.controller.cli import state_dir_of
+    from notaus.controller.incident import state_dir_for
+    from notaus.policies.update import resolve_state_dir
 
     policy = Policy.model_validate({"controller": {"state_dir": "var"}, "devices": []})
     config = tmp_path / "etc" / "policy.yaml"

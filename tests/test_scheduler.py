@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from controller.engine import Engine
-from controller.scheduler import JOB_TABLE, Scheduler, SchedulerBusy, read_status
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import Policy
+from notaus.controller.engine import Engine
+from notaus.controller.scheduler import JOB_TABLE, Scheduler, SchedulerBusy, read_status
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import Policy
 from tests.waiting import wait_for
 
 HOSTS = [{"ip": "192.168.178.20", "mac": "AA:BB:CC:DD:EE:01", "name": "empfang-pc"}]
@@ -211,7 +211,7 @@ def test_component_hooks_persist_run_and_go_away(engine: Engine) -> None:
 def test_service_scheduler_plans_policy_pull(tmp_path: Path, sim: Tr064Simulator) -> None:
     import yaml
 
-    from controller.scheduler import start_service_scheduler
+    from notaus.controller.scheduler import start_service_scheduler
 
     cfg = tmp_path / "praxis.yaml"
     data = make_policy(tmp_path, sim, policy_url="https://127.0.0.1:1/b.json").model_dump(mode="json")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 from .test_cli import ROOT, write_policy
 
@@ -35,7 +35,8 @@ class Service:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> Service:
-        self.proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "--config", str(self.policy), "serve",
+        self.proc = subprocess.Popen([sys.executable, "-m", "notaus.controller.cli", "--config", str(self.policy),
+                                      "serve",
                                       "--listen", f"127.0.0.1:{self.port}"], env=self.env, cwd=ROOT,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.wait_up()
@@ -65,7 +66,7 @@ class Service:
 
 
 def cli(env: dict[str, str], *args: str) -> dict[str, Any]:
-    p = subprocess.run([sys.executable, "-m", "controller.cli", *args, "--json"], env=env, cwd=ROOT,
+    p = subprocess.run([sys.executable, "-m", "notaus.controller.cli", *args, "--json"], env=env, cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr + p.stdout
     return dict(json.loads(p.stdout))

@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drivers.base import AuthFailed, NotPermitted, NotSupported, Unreachable
-from drivers.registry import driver_class
-from drivers.sim.speedport import SpeedportSimulator
-from drivers.speedport import LoginLocked, SpeedportDriver, decrypt_payload, encrypt_payload, flatten
+from notaus.drivers.base import AuthFailed, NotPermitted, NotSupported, Unreachable
+from notaus.drivers.registry import driver_class
+from notaus.drivers.sim.speedport import SpeedportSimulator
+from notaus.drivers.speedport import LoginLocked, SpeedportDriver, decrypt_payload, encrypt_payload, flatten
 
 PASSWORD = "Geraete-Passwort-1"
 
@@ -352,7 +352,7 @@ def test_codec_round_trip_and_flatten() -> None:
 
 
 def test_simulator_command_line_serves_the_driver() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "drivers.sim.speedport", "--listen", "127.0.0.1:0",
+    proc = subprocess.Popen([sys.executable, "-m", "notaus.drivers.sim.speedport", "--listen", "127.0.0.1:0",
                              "--password", PASSWORD], stdout=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parents[1])
     try:

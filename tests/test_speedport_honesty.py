@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.engine import Engine
-from drivers.sim.speedport import SpeedportSimulator
-from policies.loader import load_policy_text
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.speedport import SpeedportSimulator
+from notaus.policies.loader import load_policy_text
 
 
 def _engine(tmp_path: Path, sim: SpeedportSimulator, timeout: float = 1.0) -> Engine:

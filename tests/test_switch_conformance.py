@@ -30,12 +30,12 @@ from typing import Any
 
 import pytest
 
-from drivers import netmiko_switch
-from drivers.base import DriverError, NotFound, SwitchDriver, TimedOut
-from drivers.netmiko_switch import NetmikoSwitchDriver
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
-from drivers.snmp_switch import SnmpSwitchDriver
-from drivers.switch_profiles import PROFILES
+from notaus.drivers import netmiko_switch
+from notaus.drivers.base import DriverError, NotFound, SwitchDriver, TimedOut
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
+from notaus.drivers.snmp_switch import SnmpSwitchDriver
+from notaus.drivers.switch_profiles import PROFILES
 
 FIX = Path(__file__).parent / "fixtures"
 NTC = FIX / "ntc"

@@ -19,8 +19,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from drivers.base import DriverError
-from drivers.netmiko_switch import NetmikoSwitchDriver
+from notaus.drivers.base import DriverError
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not Path("/usr/sbin/sshd").exists()
                                 or shutil.which("unshare") is None or shutil.which("ssh-keygen") is None,

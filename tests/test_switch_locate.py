@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from controller.locate import guard_from_driver, locate_mac, port_guard
-from drivers.base import MacEntry, SwitchDriver, Unreachable
-from drivers.netmiko_switch import NetmikoSwitchDriver
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
+from notaus.controller.locate import guard_from_driver, locate_mac, port_guard
+from notaus.drivers.base import MacEntry, SwitchDriver, Unreachable
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
 
 WS = "aa:bb:cc:00:00:01"
 ROUTER = "02:00:00:00:00:fe"

@@ -3,7 +3,7 @@ a search where no switch answered never says "MAC in no table", and texts follow
 
 from __future__ import annotations
 
-from controller.locate import guard_from_driver, locate_mac, port_guard
+from notaus.controller.locate import guard_from_driver, locate_mac, port_guard
 from tests.test_switch_locate import ROUTER, WS, TableSwitch
 
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from drivers.base import AuthFailed, NotFound, Unreachable
-from drivers.netmiko_switch import NetmikoSwitchDriver
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
+from notaus.drivers.base import AuthFailed, NotFound, Unreachable
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts, SimPort
 
 DIALECTS = {
     "cisco_ios": ("ios", ["Gi1/0/1", "Gi1/0/2", "Gi1/0/3"]),

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from drivers import switch_parsers as sp
-from drivers.netmiko_switch import normalize_mac
-from drivers.switch_profiles import PROFILES, parse_macs, parse_ports
+from notaus.drivers import switch_parsers as sp
+from notaus.drivers.netmiko_switch import normalize_mac
+from notaus.drivers.switch_profiles import PROFILES, parse_macs, parse_ports
 
 NTC = Path(__file__).parent / "fixtures" / "ntc"
 REF = Path(__file__).parent / "fixtures" / "vendor_ref"

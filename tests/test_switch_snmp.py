@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from controller.locate import locate_mac
-from drivers.base import AuthFailed, DriverError, NotFound, Unreachable
-from drivers.snmp_switch import SnmpSwitchDriver
+from notaus.controller.locate import locate_mac
+from notaus.drivers.base import AuthFailed, DriverError, NotFound, Unreachable
+from notaus.drivers.snmp_switch import SnmpSwitchDriver
 from tests.lab.switch_servers import (
     RW_COMMUNITY,
     V3_AUTH,

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from controller.doctor import ERR, check_switch
-from controller.engine import Engine
-from drivers.base import DriverError
-from drivers.netmiko_switch import NetmikoSwitchDriver
-from drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import Device
+from notaus.controller.doctor import ERR, check_switch
+from notaus.controller.engine import Engine
+from notaus.drivers.base import DriverError
+from notaus.drivers.netmiko_switch import NetmikoSwitchDriver
+from notaus.drivers.sim.fake_switch_cli import FakeSwitchServer, MemoryPorts
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import Device
 from tests.conftest import practice_policy
 
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from controller.journal import Journal
-from controller.syslog import SyslogForwarder, sd_escape
+from notaus.controller.journal import Journal
+from notaus.controller.syslog import SyslogForwarder, sd_escape
 
 # RFC 5424 §6 ABNF as a regex (header + one SD-ELEMENT + BOM MSG), written from the RFC text.
 RFC5424 = re.compile(

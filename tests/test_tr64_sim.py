@@ -26,8 +26,8 @@ from fritzconnection.lib.fritzhosts import FritzHosts
 from fritzconnection.lib.fritzstatus import FritzStatus
 from fritzconnection.lib.fritzwlan import FritzGuestWLAN, FritzWLAN
 
-from drivers.sim.tr64 import Tr064Simulator
-from drivers.sim.tr64_description import find_description_json
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64_description import find_description_json
 from tests.waiting import wait_until
 
 USER, PASSWORD = "notaus", "geheim-123"
@@ -307,7 +307,8 @@ def test_cli_serves_hosts_from_policy(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "drivers.sim.tr64", "--listen", f"127.0.0.1:{port}", "--user", USER,
+    proc = subprocess.Popen([sys.executable, "-m", "notaus.drivers.sim.tr64", "--listen", f"127.0.0.1:{port}",
+                             "--user", USER,
                              "--password", PASSWORD, "--hosts-from", str(policy), "--reconnect-delay", "0.1"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

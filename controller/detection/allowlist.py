@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from policies.schema import AllowEntry, Policy
+from notaus.policies.schema import AllowEntry, Policy
 
 _LAN_NETS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10")
 

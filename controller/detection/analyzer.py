@@ -19,17 +19,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from controller.detection.allowlist import Allowlist
-from controller.detection.flows import PROTO_NAMES, FlowTable, Pair, ip_text, is_internal
-from controller.detection.knowledge import known_periodic, persistent_session
-from controller.detection.pcapio import ReadStats, read_file
-from controller.detection.scoring import (
+from notaus.controller.detection.allowlist import Allowlist
+from notaus.controller.detection.flows import PROTO_NAMES, FlowTable, Pair, ip_text, is_internal
+from notaus.controller.detection.knowledge import known_periodic, persistent_session
+from notaus.controller.detection.pcapio import ReadStats, read_file
+from notaus.controller.detection.scoring import (
     ScoringConfig,
     beacon_score,
     long_connection_score,
     strobe_score,
 )
-from policies.schema import Policy
+from notaus.policies.schema import Policy
 
 Kind = Literal["beacon", "long_connection", "strobe"]
 
@@ -248,7 +248,7 @@ class Analyzer:
         try:
             stats = None
             if prefilter:
-                from controller.detection.prefilter import read_file_prefiltered
+                from notaus.controller.detection.prefilter import read_file_prefiltered
 
                 stats = read_file_prefiltered(path, self.table)
             if stats is None:

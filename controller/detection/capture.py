@@ -15,7 +15,7 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from controller.detection.pcapio import FrameSink
+from notaus.controller.detection.pcapio import FrameSink
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263

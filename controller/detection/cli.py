@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from controller.detection.analyzer import Analyzer, Detection
-from controller.detection.pcapio import CaptureError
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Analyzer, Detection
+from notaus.controller.detection.pcapio import CaptureError
+from notaus.policies.schema import Policy
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -50,9 +50,9 @@ def add_parser(subparsers: Any) -> None:
 
 def _policy(args: argparse.Namespace) -> tuple[Policy | None, Path | None]:
     """The policy in force (the last signed update applied, else the config file) and its directory."""
-    from controller.cli import effective_policy
-    from policies.context import config_path
-    from policies.loader import PolicyError
+    from notaus.controller.cli import effective_policy
+    from notaus.policies.context import config_path
+    from notaus.policies.loader import PolicyError
 
     try:
         path = config_path(args)
@@ -188,9 +188,9 @@ def cmd_sniff(args: argparse.Namespace) -> int:
 
 def _responder(policy: Policy, base: Path | None, analyzer: Analyzer) -> tuple[Any, Any, Any]:
     """Engine (with its guards) + Responder with evidence ring and follow-up sensitivity."""
-    from controller.detection.response import HostRing, Responder
-    from controller.engine import Engine
-    from controller.incident import IncidentManager
+    from notaus.controller.detection.response import HostRing, Responder
+    from notaus.controller.engine import Engine
+    from notaus.controller.incident import IncidentManager
 
     engine = Engine.from_policy(policy, base_dir=base)
     ring = HostRing()
@@ -203,7 +203,7 @@ def _responder(policy: Policy, base: Path | None, analyzer: Analyzer) -> tuple[A
     except Exception as exc:  # noqa: BLE001 - detection runs on without follow-up sensitivity
         print(f"notaus: Vorfallsdaten nicht lesbar ({exc}); erhöhte Wachsamkeit nach Vorfällen aus.",
               file=sys.stderr)
-    from controller.guardrails import gate_for_engine
+    from notaus.controller.guardrails import gate_for_engine
 
     responder = Responder(policy, engine.journal, engine, table=analyzer.table, ring=ring,
                           evidence_dir=evidence_dir / "evidence", followup_until=followup,
@@ -227,7 +227,7 @@ def _sniff(args: argparse.Namespace, analyzer: Analyzer, responder: Any, ring: A
     errors: list[str] = []
     cap: Any = None
     if fritz_login is not None:
-        from controller.detection import fritz
+        from notaus.controller.detection import fritz
 
         url, user, password = fritz_login
         where = f"FRITZ!Box {url} ({args.fritz_iface})"
@@ -240,7 +240,7 @@ def _sniff(args: argparse.Namespace, analyzer: Analyzer, responder: Any, ring: A
                 errors.append(str(exc))
             stop.set()
     else:
-        from controller.detection.capture import CaptureSetupError, LiveCapture
+        from notaus.controller.detection.capture import CaptureSetupError, LiveCapture
 
         try:
             cap = LiveCapture(str(iface), bpf=args.filter)

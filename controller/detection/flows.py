@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from controller.detection.names import parse_dns_answers, parse_sni
+from notaus.controller.detection.names import parse_dns_answers, parse_sni
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 PairKey = tuple[bytes, bytes, int, int]

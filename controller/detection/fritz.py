@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 
 import requests
 
-from controller.detection.pcapio import FrameSink, ReadStats, read_stream
+from notaus.controller.detection.pcapio import FrameSink, ReadStats, read_stream
 
 NO_SID = "0000000000000000"
 

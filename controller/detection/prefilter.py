@@ -21,8 +21,8 @@ import ctypes.util
 import tempfile
 from pathlib import Path
 
-from controller.detection.flows import FlowTable
-from controller.detection.pcapio import CaptureError, ReadStats, read_file
+from notaus.controller.detection.flows import FlowTable
+from notaus.controller.detection.pcapio import CaptureError, ReadStats, read_file
 
 #: what the detector needs from IPv4 TCP; everything else passes
 PREFILTER = ("not ip or udp or tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0 "

@@ -29,10 +29,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from controller.detection.analyzer import Detection
-from controller.detection.flows import FlowTable, is_internal
-from controller.detection.pcapio import PcapWriter
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Detection
+from notaus.controller.detection.flows import FlowTable, is_internal
+from notaus.controller.detection.pcapio import PcapWriter
+from notaus.policies.schema import Policy
 
 
 class JournalLike(Protocol):
@@ -239,7 +239,7 @@ class Responder:
         reason = (f"Beaconing-Verdacht: {det.src} -> {det.name or det.dst}:{det.dst_port} "
                   f"(Score {det.score:.2f}, {det.kind})")
         if self.gate is None:
-            from controller.guardrails import gate_for_engine
+            from notaus.controller.guardrails import gate_for_engine
             self.gate = gate_for_engine(self.engine)
         decision = self.gate.request(det.src, agent="detection", reason=reason, source="detection",
                                      evidence=evidence, actor=self.actor)

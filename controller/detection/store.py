@@ -138,7 +138,7 @@ def store_for_engine(engine: Any) -> DetectionStore:
     """The store over ``engine.journal``, linking findings to the engine's incidents (when readable)."""
     incidents: list[Any] = []
     try:
-        from controller.incident import IncidentManager
+        from notaus.controller.incident import IncidentManager
 
         mgr = IncidentManager.for_engine(engine)
         mgr.sync()

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any, Protocol
 
-from policies.schema import Policy
+from notaus.policies.schema import Policy
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,13 @@ def start_simulators(policy: Policy, base_dir: Path | None = None, *, latency: f
             continue
         password = dev.resolve_password(base_dir)
         if dev.driver == "fritzbox":
-            from drivers.sim.tr64 import Tr064Simulator
+            from notaus.drivers.sim.tr64 import Tr064Simulator
 
             phones = [h.name for h in policy.hosts if h.role == "phone"]
             sim: Any = Tr064Simulator(dev.address, dev.port or 49000, user=dev.user or "notaus", password=password,
                                       latency=latency, hosts=sim_hosts(policy), phones=phones or None)
         elif dev.driver == "speedport":
-            from drivers.sim.speedport import SpeedportSimulator
+            from notaus.drivers.sim.speedport import SpeedportSimulator
 
             sim = SpeedportSimulator(dev.address, dev.port or 80, password=password, latency=latency,
                                      hosts=sim_hosts(policy))

@@ -14,7 +14,7 @@ Faults for tests: ``hang`` (accept, never answer), ``reject`` (command names ans
 ``status=error``), :meth:`SpeedportSimulator.reboot`, :meth:`SpeedportSimulator.expire_sessions`,
 :meth:`SpeedportSimulator.occupy` (a browser session from another address).
 
-Run: ``python -m drivers.sim.speedport --listen 127.0.0.1:8080 --password geheim``.
+Run: ``python -m notaus.drivers.sim.speedport --listen 127.0.0.1:8080 --password geheim``.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from urllib.parse import parse_qsl, urlsplit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-from drivers.sim.effects import NullEffects, RouterEffects
-from drivers.sim.http_server import SimHttpServer
+from notaus.drivers.sim.effects import NullEffects, RouterEffects
+from notaus.drivers.sim.http_server import SimHttpServer
 
 PUBLIC_KEY = bytes.fromhex("cdc0cac1280b516e674f0057e4929bca84447cca8425007e33a88a5cf598a190")
 SESSION_COOKIE = "SessionID_R3"
@@ -423,14 +423,14 @@ class _Handler(BaseHTTPRequestHandler):
 # ------------------------------------------------------------------------------------ CLI
 def _effects(args: argparse.Namespace) -> RouterEffects:
     if args.effects == "nft":
-        from drivers.sim.nft_effects import NftRouterEffects  # needs root and nft: only in the lab
+        from notaus.drivers.sim.nft_effects import NftRouterEffects  # needs root and nft: only in the lab
 
         return NftRouterEffects(lan_if=args.lan_if, wan_if=args.wan_if, wlan_if=args.wlan_if)
     return NullEffects()
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m drivers.sim.speedport", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m notaus.drivers.sim.speedport", description=__doc__.splitlines()[0])
     parser.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT (port 0 picks a free one)")
     parser.add_argument("--password", required=True, help="the device password the driver must use")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")

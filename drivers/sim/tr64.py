@@ -27,7 +27,7 @@ and ``GET /_sim/state``.
 
 CLI::
 
-    python -m drivers.sim.tr64 --listen 0.0.0.0:49000 --user notaus --password secret \\
+    python -m notaus.drivers.sim.tr64 --listen 0.0.0.0:49000 --user notaus --password secret \\
         [--latency 0.05] [--effects nft --lan-if lan0 --wan-if wan0] [--hosts-from policy.yaml]
 """
 
@@ -50,12 +50,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from drivers.sim.effects import RouterEffects
-from drivers.sim.http_server import SimHttpServer
-from drivers.sim.tr64_actions import BoxActions
-from drivers.sim.tr64_description import BoxDescription, ServiceDef
-from drivers.sim.tr64_lan import install_lan_handlers
-from drivers.sim.tr64_soap import (
+from notaus.drivers.sim.effects import RouterEffects
+from notaus.drivers.sim.http_server import SimHttpServer
+from notaus.drivers.sim.tr64_actions import BoxActions
+from notaus.drivers.sim.tr64_description import BoxDescription, ServiceDef
+from notaus.drivers.sim.tr64_lan import install_lan_handlers
+from notaus.drivers.sim.tr64_soap import (
     UNAUTHORIZED_HTML,
     DigestAuth,
     SoapFault,
@@ -63,7 +63,7 @@ from drivers.sim.tr64_soap import (
     render_fault,
     render_response,
 )
-from drivers.sim.tr64_state import BoxState
+from notaus.drivers.sim.tr64_state import BoxState
 
 log = logging.getLogger("notaus.sim.tr64")
 
@@ -443,7 +443,7 @@ def _parse_listen(value: str) -> tuple[str, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drivers.sim.tr64", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m notaus.drivers.sim.tr64", description=__doc__.split("\n\n")[0])
     parser.add_argument("--listen", type=_parse_listen, default=("127.0.0.1", 49000), help="HOST:PORT")
     parser.add_argument("--user", default="notaus")
     parser.add_argument("--password", default="notaus")
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     effects: RouterEffects | None = None
     if args.effects == "nft":
-        from drivers.sim.nft_effects import NftRouterEffects  # only inside the lab's router namespace
+        from notaus.drivers.sim.nft_effects import NftRouterEffects  # only inside the lab's router namespace
 
         effects = NftRouterEffects(lan_if=args.lan_if, wan_if=args.wan_if)
     restricted = dict(item.split(":", 1) for item in args.restricted_user)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
-from drivers.sim.tr64_soap import SoapFault
-from drivers.sim.tr64_state import TRIGGERS, BoxState
+from notaus.drivers.sim.tr64_soap import SoapFault
+from notaus.drivers.sim.tr64_state import TRIGGERS, BoxState
 
 Values = dict[str, Any]
 Handler = Callable[[dict[str, str]], Values]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from drivers.sim.tr64_actions import BoxActions
+from notaus.drivers.sim.tr64_actions import BoxActions
 
 IPV6_PREFIX = "2001:db8:1234:5600::"
 IPV6_PREFIX_LENGTH = 56

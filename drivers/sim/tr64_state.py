@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from drivers.sim.effects import NullEffects, RouterEffects
+from notaus.drivers.sim.effects import NullEffects, RouterEffects
 
 TRIGGERS = ("AlwaysOn", "OnDemand", "Manual")
 

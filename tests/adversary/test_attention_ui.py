@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.api.browser_kit import ARTIFACTS, needs_chromium, served
 
 pytestmark = needs_chromium

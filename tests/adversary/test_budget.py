@@ -13,12 +13,12 @@ from typing import Any
 
 from flask import Flask
 
-from api.app import create_app
-from controller.detection.analyzer import Detection
-from controller.detection.response import Responder
-from controller.engine import Engine
-from controller.guardrails import gate_for_engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.api.app import create_app
+from notaus.controller.detection.analyzer import Detection
+from notaus.controller.detection.response import Responder
+from notaus.controller.engine import Engine
+from notaus.controller.guardrails import gate_for_engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.api.api_practice import practice_policy
 
 WORKSTATIONS = [f"ws{i:02d}" for i in range(1, 9)]
@@ -94,7 +94,7 @@ def test_detection_goes_through_the_same_budget(app: Flask, auth: Any, sim: Tr06
 def test_detection_process_shares_the_service_budget(app: Flask, sim: Tr064Simulator, engine: Any,
                                                      tmp_path: Any) -> None:
     """A separate gate on the same state directory (the detection process) sees the slots already taken."""
-    from api.app import _state_dir
+    from notaus.api.app import _state_dir
 
     svc_gate = app.extensions["notaus"].gate
     engine.state_dir = _state_dir(engine, app.extensions["notaus"].config)

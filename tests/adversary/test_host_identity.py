@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from controller.host_identity import HostResolver, NotPracticeHost, canonical_ip, canonical_mac
-from drivers.base import Host
-from drivers.sim.tr64 import Tr064Simulator
-from policies.schema import Policy
+from notaus.controller.host_identity import HostResolver, NotPracticeHost, canonical_ip, canonical_mac
+from notaus.drivers.base import Host
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.schema import Policy
 
 #: every spelling of a protected machine an attacker might try (TI-Konnektor .50, server .10, controller .2)
 PROTECTED_SPELLINGS = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import GENESIS, Journal
+from notaus.controller.journal import GENESIS, Journal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def _cut_tail(path: Path, keep: int) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "notaus.controller.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "NOTAUS_ACTOR": "test:examiner"})
 
 

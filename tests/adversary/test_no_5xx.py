@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Flask
 
-from api.openapi import spec
+from notaus.api.openapi import spec
 from tests.adversary.conftest import TALLY
 
 PATH_VALUES = {"host": "ws01", "id": "0123456789abcdef", "item": "strom_aus", "incident_id": "current",

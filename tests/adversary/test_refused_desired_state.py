@@ -13,8 +13,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from controller.attention import STATE_KEY
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.attention import STATE_KEY
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 UNKNOWN = [f"192.168.178.{n}" for n in range(200, 205)]    # practice LAN, not in the router's list
 

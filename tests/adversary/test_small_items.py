@@ -17,11 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from api.serve import redact, start_server
-from controller.engine import Engine
-from controller.file_modes import private_umask, tighten
-from controller.incident import IncidentManager
+from notaus.api.app import create_app
+from notaus.api.serve import redact, start_server
+from notaus.controller.engine import Engine
+from notaus.controller.file_modes import private_umask, tighten
+from notaus.controller.incident import IncidentManager
 from tests.api.api_practice import practice_policy
 
 ROOT = Path(__file__).resolve().parents[2]

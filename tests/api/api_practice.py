@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from policies.schema import Policy  # noqa: E402
+from notaus.policies.schema import Policy  # noqa: E402
 
 ROLES = ("staff", "agent", "provider", "admin")
 

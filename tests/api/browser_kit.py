@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from api.serve import start_server
+from notaus.api.serve import start_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "api"

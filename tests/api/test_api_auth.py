@@ -11,9 +11,9 @@ import pytest
 import requests
 from flask import Flask
 
-from api.auth import TokenStore, add_token_parser, hash_token
-from api.serve import start_server
-from api.tls import ensure_self_signed, fingerprint
+from notaus.api.auth import TokenStore, add_token_parser, hash_token
+from notaus.api.serve import start_server
+from notaus.api.tls import ensure_self_signed, fingerprint
 
 
 def _csrf(client: Any) -> str:

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.app import create_app
-from api.auth import PERMISSIONS
-from api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION, POLICY_PERMISSION
-from controller.engine import Engine
-from controller.incident import IncidentManager
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.api.app import create_app
+from notaus.api.auth import PERMISSIONS
+from notaus.api.openapi import DEADLINE_PERMISSION, INCIDENT_PERMISSION, POLICY_PERMISSION
+from notaus.controller.engine import Engine
+from notaus.controller.incident import IncidentManager
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 from .api_practice import ROLES, SIM_HOSTS, practice_policy
 

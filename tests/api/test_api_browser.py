@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 from .browser_kit import ARTIFACTS, needs_chromium, served
 

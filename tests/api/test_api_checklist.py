@@ -7,9 +7,9 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from api.i18n import CHECKLIST
-from controller.checklists import CHECKLISTS, ITEMS, provider_contact
-from controller.incident import IncidentManager
+from notaus.api.i18n import CHECKLIST
+from notaus.controller.checklists import CHECKLISTS, ITEMS, provider_contact
+from notaus.controller.incident import IncidentManager
 
 TABLET_IDS = ["calm", "no-admin", "disconnect", "power-off", "ups", "call-provider", "police", "report-72h"]
 

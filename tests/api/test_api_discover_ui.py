@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from api.security import CSRF_COOKIE, SESSION_COOKIE
+from notaus.api.security import CSRF_COOKIE, SESSION_COOKIE
 
 
 def test_only_the_provider_may_see_the_page(client: FlaskClient, auth: Any) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 WORKSTATIONS = [f"ws{i:02d}" for i in range(1, 9)]
 

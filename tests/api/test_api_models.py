@@ -8,9 +8,9 @@ from typing import Any
 import jsonschema_rs
 from flask import Flask
 
-from api.models import MODELS, component_schemas
-from api.openapi import spec
-from controller.engine import Engine
+from notaus.api.models import MODELS, component_schemas
+from notaus.api.openapi import spec
+from notaus.controller.engine import Engine
 
 
 def _validator(name: str) -> Any:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from controller.engine import Engine
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.engine import Engine
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 
 def test_panic_without_confirm_returns_plan_and_warnings_and_changes_nothing(
@@ -168,8 +168,8 @@ def test_detections_come_from_the_journal_into_api_metrics_page_and_incident(
         client: FlaskClient, auth: Any, app: Any) -> None:
     """A finding the Responder journals is listed by the API, counted by /metrics, shown on the staff
     page with its incident link, and its incident lists it."""
-    from controller.detection.analyzer import Detection
-    from controller.detection.response import Responder
+    from notaus.controller.detection.analyzer import Detection
+    from notaus.controller.detection.response import Responder
 
     engine = app.extensions["notaus"].engine
     assert client.get("/api/v1/detections", headers=auth("staff")).get_json() == {"detections": []}

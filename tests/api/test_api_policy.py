@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from controller.engine import Engine
-from controller.scheduler import Scheduler
-from drivers.sim.tr64 import Tr064Simulator
-from policies.signing import generate_keypair, load_private_key, sign_policy
-from policies.store import PolicyStore
+from notaus.api.app import create_app
+from notaus.controller.engine import Engine
+from notaus.controller.scheduler import Scheduler
+from notaus.drivers.sim.tr64 import Tr064Simulator
+from notaus.policies.signing import generate_keypair, load_private_key, sign_policy
+from notaus.policies.store import PolicyStore
 
 from .api_practice import ROLES, SIM_HOSTS, practice_policy
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 from .api_practice import SIM_HOSTS
 from .browser_kit import ARTIFACTS, collect_errors, needs_chromium, served, sign_in

@@ -33,10 +33,10 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from api.app import create_app  # noqa: E402
-from controller.engine import Engine  # noqa: E402
-from controller.incident import IncidentManager  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.api.app import create_app  # noqa: E402
+from notaus.controller.engine import Engine  # noqa: E402
+from notaus.controller.incident import IncidentManager  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 
 from .api_practice import SIM_HOSTS, practice_policy  # noqa: E402
 

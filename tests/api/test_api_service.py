@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.app import create_app
-from controller.engine import Engine
-from controller.incident import IncidentManager
-from controller.scheduler import Scheduler
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.api.app import create_app
+from notaus.controller.engine import Engine
+from notaus.controller.incident import IncidentManager
+from notaus.controller.scheduler import Scheduler
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.waiting import wait_for
 
 from .api_practice import ROLES, SIM_HOSTS, practice_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api.i18n import pick_lang
+from notaus.api.i18n import pick_lang
 
 
 def test_language_query_beats_cookie_beats_accept_language_beats_default() -> None:

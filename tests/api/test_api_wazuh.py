@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.serve import start_server
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.api.serve import start_server
+from notaus.drivers.sim.tr64 import Tr064Simulator
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "wazuh" / "custom-notaus"
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from controller.incident import IncidentManager
-from drivers.sim.tr64 import Tr064Simulator
+from notaus.controller.incident import IncidentManager
+from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.waiting import wait_for
 
 from .api_practice import SIM_HOSTS
@@ -659,7 +659,7 @@ def test_focus_ring_is_visible_on_the_red_button(browser: Any, base_url: str, to
 
 def test_english_page_has_no_german_and_the_glossary_holds(
         browser: Any, base_url: str, tokens: dict[str, str], engine: Any) -> None:
-    from api.i18n import UI
+    from notaus.api.i18n import UI
 
     for key, (de, en) in UI.items():
         de, en = de.replace("notaus token", ""), en.replace("notaus token", "")     # the command's name

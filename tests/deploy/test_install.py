@@ -25,8 +25,8 @@ DEPLOY = REPO / "deploy"
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from api.auth import TokenStore  # noqa: E402
-from controller.journal import Journal  # noqa: E402
+from notaus.api.auth import TokenStore  # noqa: E402
+from notaus.controller.journal import Journal  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the installer needs root (chown, useradd --prefix)")
 
@@ -49,7 +49,7 @@ def mode(path: Path) -> int:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("root")
     key_dir = tmp_path_factory.mktemp("keys")
-    from policies.signing import generate_keypair
+    from notaus.policies.signing import generate_keypair
 
     generate_keypair(key_dir / "it-mueller")
     out = sh(DEPLOY / "install.sh", "--root", root, "--no-start", "--link-source",

@@ -114,7 +114,7 @@ def box() -> Iterator[Box]:
         assert prep.returncode == 0, prep.stderr
         copy_repo(root / SRC_IN_ROOT.lstrip("/"))
         sys.path.insert(0, str(REPO))
-        from policies.signing import generate_keypair
+        from notaus.policies.signing import generate_keypair
 
         generate_keypair(root / "root" / "it-mueller")
         new = Box(root, "", -1, -1)
@@ -134,9 +134,14 @@ def test_default_install_is_a_real_venv_that_works(box: Box) -> None:
     cfg = box.path(f"{VENV}/pyvenv.cfg").read_text()
     assert "include-system-site-packages = false" in cfg, cfg
     # the package itself lives in the venv (not a link to the source tree), with its data files
-    where = box.run(f"{VENV}/bin/python", "-c", "import controller, api; print(controller.__file__, api.__file__)")
-    assert all(p.startswith(f"{VENV}/lib/python3.11/site-packages/") for p in where.stdout.split()), where.stdout
-    site = box.path(f"{VENV}/lib/python3.11/site-packages")
+    where = box.run(f"{VENV}/bin/python", "-c",
+                    "import notaus.controller as c, notaus.api as a; print(c.__file__, a.__file__)")
+    assert all(p.startswith(f"{VENV}/lib/python3.11/site-packages/notaus/") for p in where.stdout.split()), where.stdout
+    # one namespaced package: nothing named api, controller, drivers or policies at the top of site-packages
+    for top in ("api", "controller", "drivers", "policies"):
+        bare = box.run(f"{VENV}/bin/python", "-c", f"import {top}", check=False)
+        assert bare.returncode != 0 and "No module named" in bare.stderr, (top, bare.stderr)
+    site = box.path(f"{VENV}/lib/python3.11/site-packages/notaus")
     for data in ("api/templates/base.html", "api/templates/incidents/detail.html", "api/static/app.css",
                  "policies/default.yaml", "drivers/sim/data/fritzbox7590_description.json"):
         assert (site / data).is_file(), data
@@ -147,7 +152,7 @@ def test_default_install_is_a_real_venv_that_works(box: Box) -> None:
     assert box.run(f"{VENV}/bin/python", "-m", "pip", "check").returncode == 0
     # every module of the four packages imports with only the declared dependencies installed
     walk = ("import importlib, pkgutil\nbad = []\n"
-            "for top in ('controller', 'api', 'drivers', 'policies'):\n"
+            "for top in ('notaus.controller', 'notaus.api', 'notaus.drivers', 'notaus.policies'):\n"
             "    for m in pkgutil.walk_packages(importlib.import_module(top).__path__, top + '.'):\n"
             "        try:\n            importlib.import_module(m.name)\n"
             "        except Exception as exc:\n            bad.append(f'{m.name}: {exc!r}')\n"
@@ -271,7 +276,7 @@ def test_upgrade_from_a_newer_tree_keeps_state(box: Box) -> None:
     up = box.run(f"{SRC_IN_ROOT}-v2/deploy/upgrade.sh", "--source", f"{SRC_IN_ROOT}-v2", timeout=600)
     assert "notaus: upgraded" in up.stdout and "Failed to connect to bus" not in up.stderr, up.stderr
     assert list(box.path("/var/lib/notaus/backups").glob("pre-upgrade-*.tar.gz"))
-    new = box.run(f"{VENV}/bin/python", "-c", "import controller; print(controller.UPGRADE_PROBE)")
+    new = box.run(f"{VENV}/bin/python", "-c", "import notaus.controller as c; print(c.UPGRADE_PROBE)")
     assert new.stdout.strip() == "v2"
     assert box.path("/var/lib/notaus/tokens.sqlite").read_bytes() == tokens_before
     assert box.path("/etc/notaus/tls/cert.pem").read_bytes() == cert_before

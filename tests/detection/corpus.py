@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from controller.detection.pcapio import PcapWriter
+from notaus.controller.detection.pcapio import PcapWriter
 
 LAN = "192.168.178."
 RESOLVER = LAN + "1"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from controller.detection.analyzer import Analyzer, Detection
-from controller.detection.flows import PROTO_NAMES, ip_text
-from controller.detection.rita_reference import rita_score
+from notaus.controller.detection.analyzer import Analyzer, Detection
+from notaus.controller.detection.flows import PROTO_NAMES, ip_text
+from notaus.controller.detection.rita_reference import rita_score
 
 from .corpus import Corpus, Label
 

@@ -13,8 +13,8 @@ import math
 import random
 from collections.abc import Callable, Sequence
 
-from controller.detection.analyzer import Analyzer
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Analyzer
+from notaus.policies.schema import Policy
 
 from .corpus import T0, frame
 

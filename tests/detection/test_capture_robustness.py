@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.detection.flows import FlowTable
-from controller.detection.pcapio import CaptureError, PcapWriter, read_file, read_stream, scan_buffer
+from notaus.controller.detection.flows import FlowTable
+from notaus.controller.detection.pcapio import CaptureError, PcapWriter, read_file, read_stream, scan_buffer
 
 from .corpus import frame
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.detection.analyzer import Analyzer
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Analyzer
+from notaus.policies.schema import Policy
 
 from .corpus import Corpus, build_practice, practice_hosts
 from .evaluate import evaluate_ours, evaluate_rita

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.detection.analyzer import Detection
-from controller.detection.response import FOLLOWUP_DELTA, FOLLOWUP_FLOOR, Responder, lowered
-from controller.incident import IncidentManager, utcnow
-from controller.journal import Journal
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Detection
+from notaus.controller.detection.response import FOLLOWUP_DELTA, FOLLOWUP_FLOOR, Responder, lowered
+from notaus.controller.incident import IncidentManager, utcnow
+from notaus.controller.journal import Journal
+from notaus.policies.schema import Policy
 
 
 def _det(score: float, src: str = "192.168.178.150") -> Detection:

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from controller.detection.flows import FlowTable, is_internal
+from notaus.controller.detection.flows import FlowTable, is_internal
 
 from .corpus import frame
 

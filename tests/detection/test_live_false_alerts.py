@@ -14,8 +14,8 @@ import random
 
 import pytest
 
-from controller.detection.scoring import ScoringConfig, randomness_evidence, score_timing
-from policies.schema import Policy
+from notaus.controller.detection.scoring import ScoringConfig, randomness_evidence, score_timing
+from notaus.policies.schema import Policy
 
 from .live_streams import (
     Generator,

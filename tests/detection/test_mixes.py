@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.detection.analyzer import Analyzer
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Analyzer
+from notaus.policies.schema import Policy
 
 from .evaluate import MixResult, evaluate_mix, mix_table
 from .mixes import build_mix

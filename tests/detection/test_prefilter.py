@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.detection import prefilter
-from controller.detection.analyzer import Analyzer
-from controller.detection.flows import FlowTable
-from controller.detection.pcapio import read_file
-from policies.schema import Policy
+from notaus.controller.detection import prefilter
+from notaus.controller.detection.analyzer import Analyzer
+from notaus.controller.detection.flows import FlowTable
+from notaus.controller.detection.pcapio import read_file
+from notaus.policies.schema import Policy
 
 from .corpus import Corpus, build_flows, build_practice, practice_hosts
 

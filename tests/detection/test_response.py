@@ -6,12 +6,12 @@ import hashlib
 import random
 from pathlib import Path
 
-from controller.detection.analyzer import Analyzer
-from controller.detection.flows import FlowTable
-from controller.detection.pcapio import iter_frames, read_file
-from controller.detection.response import HostRing, Responder
-from controller.engine import Engine
-from policies.schema import Policy
+from notaus.controller.detection.analyzer import Analyzer
+from notaus.controller.detection.flows import FlowTable
+from notaus.controller.detection.pcapio import iter_frames, read_file
+from notaus.controller.detection.response import HostRing, Responder
+from notaus.controller.engine import Engine
+from notaus.policies.schema import Policy
 
 from .corpus import Corpus, add_allowed, practice_hosts
 

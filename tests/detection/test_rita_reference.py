@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from controller.detection.rita_reference import (
+from notaus.controller.detection.rita_reference import (
     duration_score,
     histogram_score,
     rita_eligible,

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from controller.detection.scoring import ScoringConfig, _quantile, score_timing
+from notaus.controller.detection.scoring import ScoringConfig, _quantile, score_timing
 
 # unfolded gaps spread 1.2 .. 2.9 s; the long ones (4.0, 5.8, 6.0, 4.1) fold neatly into ~2 s
 GAPS = [1.2, 4.0, 1.4, 2.0, 5.8, 2.6, 2.9, 6.0, 1.3, 2.4, 4.1, 1.6]

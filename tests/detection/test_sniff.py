@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.detection.cli import fritz_source
-from policies.schema import Policy
+from notaus.controller.detection.cli import fritz_source
+from notaus.policies.schema import Policy
 
 from .test_sources import PASSWORD, FakeFritz
 
@@ -75,7 +75,8 @@ def _run_sniff(tmp_path: Path, box: str, secret: str) -> subprocess.CompletedPro
                      "user": "notaus", "password_file": "fritz.secret", "timeout": 1}],
         "detection": {"response": "ask"}}))
     env = {k: v for k, v in os.environ.items() if k != "NOTAUS_FRITZ_PASSWORD"}
-    return subprocess.run([sys.executable, "-m", "controller.cli", "--config", str(cfg), "sniff", "--fritzbox", box,
+    return subprocess.run([sys.executable, "-m", "notaus.controller.cli", "--config", str(cfg), "sniff",
+                           "--fritzbox", box,
                            "--seconds", "60", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=90,
                           env=env)
 
@@ -89,7 +90,7 @@ def test_sniff_from_fritzbox_with_policy_secret_detects_and_journals(tmp_path: P
     assert top["score"] >= 0.9 and top["decision"] == "ask"
     assert "Mitschnitt läuft auf FRITZ!Box" in res.stderr and "Mitschnitt beendet" in res.stderr
     assert "80 Pakete" in res.stderr
-    from controller.journal import Journal
+    from notaus.controller.journal import Journal
 
     journal = Journal(tmp_path / "state" / "journal.sqlite")
     kinds = [e.kind for e in journal.entries(limit=1000)]

@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from controller.detection import fritz
-from controller.detection.flows import FlowTable
-from controller.detection.pcapio import PcapWriter
+from notaus.controller.detection import fritz
+from notaus.controller.detection.flows import FlowTable
+from notaus.controller.detection.pcapio import PcapWriter
 
 from .corpus import frame
 
@@ -156,8 +156,8 @@ def test_live_ring_with_kernel_filter_sees_only_matching_traffic(veth_ns: tuple[
     code = f"""
 import sys, threading, time, json
 sys.path.insert(0, {os.getcwd()!r})
-from controller.detection.capture import LiveCapture
-from controller.detection.flows import FlowTable
+from notaus.controller.detection.capture import LiveCapture
+from notaus.controller.detection.flows import FlowTable
 ft = FlowTable()
 cap = LiveCapture("{tag}y", bpf="udp and dst port 5555", block_timeout_ms=10)
 t = threading.Thread(target=cap.run, args=(ft.feed,)); t.start()

@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from controller.engine import Engine  # noqa: E402
-from controller.incident import IncidentManager  # noqa: E402
-from drivers.sim.tr64 import Tr064Simulator  # noqa: E402
-from policies.loader import load_policy  # noqa: E402
+from notaus.controller.engine import Engine  # noqa: E402
+from notaus.controller.incident import IncidentManager  # noqa: E402
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
+from notaus.policies.loader import load_policy  # noqa: E402
 
 DPO = {"name": "Dr. Datenschutz GmbH", "phone": "0221 555 66", "email": "dsb@example.org"}
 

@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.incidents import FILE_CSP, REPORT_CSP
-from controller.incident import MAX_UPLOAD_BYTES, IncidentManager
-from controller.reporting import REPORT_HOURS
+from notaus.api.incidents import FILE_CSP, REPORT_CSP
+from notaus.controller.incident import MAX_UPLOAD_BYTES, IncidentManager
+from notaus.controller.reporting import REPORT_HOURS
 
 from .conftest import bearer
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from controller.cli import main as notaus
-from controller.engine import Engine
-from policies.loader import load_policy
+from notaus.controller.cli import main as notaus
+from notaus.controller.engine import Engine
+from notaus.policies.loader import load_policy
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
@@ -59,7 +59,7 @@ def test_panic_in_another_process_is_picked_up_and_reported(policy_file: Path, t
 
 def test_pdf_without_reportlab_says_what_to_do(policy_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from controller import report_pdf
+    from notaus.controller import report_pdf
 
     cfg = ("--config", str(policy_file))
     assert run(capsys, *cfg, "incident", "open", "--note", "von Hand", "--json")[0] == 0

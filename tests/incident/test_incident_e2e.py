@@ -19,12 +19,12 @@ from typing import Any
 
 import pytest
 
-from controller.cli import main as notaus
-from controller.deadlines import DeadlineStore
-from controller.engine import Engine
-from controller.incident import IncidentManager, parse_time
-from controller.report_export import export
-from controller.reporting import countdown, drafts, facts
+from notaus.controller.cli import main as notaus
+from notaus.controller.deadlines import DeadlineStore
+from notaus.controller.engine import Engine
+from notaus.controller.incident import IncidentManager, parse_time
+from notaus.controller.report_export import export
+from notaus.controller.reporting import countdown, drafts, facts
 from tests.incident.conftest import DPO
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "incident"

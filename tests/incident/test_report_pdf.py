@@ -17,11 +17,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from controller import report_pdf
-from controller.doctor import check_pdf
-from controller.engine import Engine
-from controller.incident import Incident, IncidentManager
-from controller.report_export import export
+from notaus.controller import report_pdf
+from notaus.controller.doctor import check_pdf
+from notaus.controller.engine import Engine
+from notaus.controller.incident import Incident, IncidentManager
+from notaus.controller.report_export import export
 
 from .conftest import bearer
 

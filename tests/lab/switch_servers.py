@@ -120,7 +120,7 @@ def start_lab_fake_cli(lab: Any, dialect: str = "ios", *, descriptions: dict[str
     """
     mapping = IOS_PORT_MAP if dialect == "ios" else {str(i + 1): p for i, p in enumerate(IOS_PORT_MAP.values())}
     tcp = listen_port or (FAKE_CLI_PORT if dialect == "ios" else FAKE_CLI_PORT + 1)
-    args = [sys.executable, "-m", "drivers.sim.fake_switch_cli", "--dialect", dialect,
+    args = [sys.executable, "-m", "notaus.drivers.sim.fake_switch_cli", "--dialect", dialect,
             "--listen", f"{lab.switch_ip}:{tcp}", "--bridge", "br0"]
     for vendor, linux in mapping.items():
         args += ["--map", f"{vendor}={linux}"]

@@ -35,9 +35,9 @@ from typing import Any
 
 import pytest
 
-from controller.detection.flows import FlowTable, ip_text
-from controller.detection.pcapio import read_file
-from controller.journal import Entry, Journal
+from notaus.controller.detection.flows import FlowTable, ip_text
+from notaus.controller.detection.pcapio import read_file
+from notaus.controller.journal import Entry, Journal
 from tests.waiting import wait_until
 
 from .netlab import Lab
@@ -151,13 +151,13 @@ def _entries(lab: Lab) -> list[Entry]:
 def live(lab: Lab) -> Iterator[LiveRun]:
     policy = _policy_with_detection(lab)
     run = LiveRun(lab, policy, lab.host_ip("ws1"), lab.host_ip("ws2"))
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                     "--effects", "nft", "--hosts-from", str(policy), "--hostfilter-delay", "0.2",
                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert sim.stdout is not None and "TR-064 simulator" in sim.stdout.readline()
     # stdout: one JSON line per finding; stderr (progress, summary) goes to the lab log
-    sniff = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "controller.cli", "--config", str(policy),
+    sniff = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.controller.cli", "--config", str(policy),
                       "sniff", "--interface", "lan0", "--seconds", "90", "--min-score", "0", "--json",
                       "--progress-seconds", "5", stdout=subprocess.PIPE, text=True)
     procs: list[subprocess.Popen[Any]] = []
@@ -344,9 +344,9 @@ def test_second_automatic_isolation_waits_for_approval_beyond_the_budget(live: L
 
 def test_live_findings_in_the_api_and_on_the_staff_page(live: LiveRun, tmp_path: Path) -> None:
     """The web service reads the detector's findings from the shared journal: JSON, metric, page."""
-    from api.app import create_app
-    from controller.engine import Engine
-    from policies.loader import load_policy
+    from notaus.api.app import create_app
+    from notaus.controller.engine import Engine
+    from notaus.policies.loader import load_policy
 
     run = live
     engine = Engine.from_policy(load_policy(run.policy), base_dir=run.policy.parent)

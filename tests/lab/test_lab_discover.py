@@ -40,7 +40,7 @@ def practice(lab: Lab) -> Iterator[tuple[Lab, Path]]:
     box = work / "box-hosts.yaml"
     box.write_text("hosts:\n" + "".join(f"  - {{name: {NAMES[h]}, ip: {lab.host_ip(h)}, mac: \"{macs[h]}\"}}\n"
                                         for h in NAMES), encoding="utf-8")
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                     "--effects", "null", "--hosts-from", str(box), "--phone", "Telefon Empfang",
                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -67,7 +67,7 @@ def practice(lab: Lab) -> Iterator[tuple[Lab, Path]]:
 
 
 def discover(lab: Lab, policy: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    proc = lab.run("ctrl", sys.executable, "-m", "controller.cli", "--config", str(policy), *args, "--json",
+    proc = lab.run("ctrl", sys.executable, "-m", "notaus.controller.cli", "--config", str(policy), *args, "--json",
                    check=False, timeout=120)
     assert proc.stdout.strip(), proc.stderr[-3000:]
     return proc.returncode, json.loads(proc.stdout)
@@ -94,7 +94,7 @@ def test_discovery_finds_hosts_phone_konnektor_and_switch_ports(practice: tuple[
     # the draft is a policy the checker accepts
     draft = Path(str(lab.workdir)) / "draft.yaml"
     draft.write_text(doc["draft"], encoding="utf-8")
-    check = lab.run("ctrl", sys.executable, "-m", "controller.cli", "policy", "check", str(draft), check=False)
+    check = lab.run("ctrl", sys.executable, "-m", "notaus.controller.cli", "policy", "check", str(draft), check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "geschützt: box-50" in check.stdout or "box-50" in check.stdout
 

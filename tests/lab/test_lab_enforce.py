@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from controller.scheduler import read_status
+from notaus.controller.scheduler import read_status
 
 from .netlab import Lab
 from .probe import Probe
@@ -90,7 +90,7 @@ def write_service_policy(lab: Lab, *, password: str = SIM_PASSWORD, switch: bool
 
 
 def start_simulator(lab: Lab, policy: Path, *, effects: str = "nft") -> subprocess.Popen[Any]:
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", SIM_PASSWORD,
                     "--effects", effects, "--hosts-from", str(policy), "--reconnect-delay", "0.5",
                     "--hostfilter-delay", "0.2", env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -104,7 +104,7 @@ def start_simulator(lab: Lab, policy: Path, *, effects: str = "nft") -> subproce
 def start_service(lab: Lab, policy: Path) -> subprocess.Popen[Any]:
     """``notaus serve`` in ctrl; returns once the API listens and the scheduler has planned enforcement."""
     # INFO logging shows each scheduler run in the service's log, which failure messages include
-    proc = lab.popen("ctrl", sys.executable, "-u", "-m", "controller.cli", "--config", str(policy), "serve",
+    proc = lab.popen("ctrl", sys.executable, "-u", "-m", "notaus.controller.cli", "--config", str(policy), "serve",
                      "--listen", SERVE_LISTEN, env=dict(lab.env, NOTAUS_LOG="INFO"))
     state_dir = Path(str(lab.workdir)) / "state"
     deadline = time.monotonic() + 30

@@ -46,7 +46,7 @@ def practice(request: pytest.FixtureRequest, clean_lab: Lab, servers: Path) -> I
                   f" timeout: 5, uplinks: [uplink], controller_port: ctrl, options: {{key_file: '{servers}'}}}}")
     text = policy.read_text().replace("hosts:\n", switch + "\nhosts:\n", 1)
     policy.write_text(text)
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                     "--effects", "nft", "--hosts-from", str(policy), "--hostfilter-delay", "0.2",
                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -45,7 +45,7 @@ def write_policy(lab: Lab) -> Path:
 def practice(clean_lab: Lab) -> Iterator[tuple[Lab, Path]]:
     lab = clean_lab
     policy = write_policy(lab)
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                     "--effects", "nft", "--hosts-from", str(policy), "--reconnect-delay", "0.5",
                     "--hostfilter-delay", "0.2", "--number", "0301234567",
@@ -59,7 +59,7 @@ def practice(clean_lab: Lab) -> Iterator[tuple[Lab, Path]]:
 
 
 def notaus(lab: Lab, policy: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    proc = lab.run("ctrl", sys.executable, "-m", "controller.cli", "--config", str(policy), *args, "--json",
+    proc = lab.run("ctrl", sys.executable, "-m", "notaus.controller.cli", "--config", str(policy), *args, "--json",
                    check=False, timeout=60, env=lab.env)
     try:
         doc = json.loads(proc.stdout)
@@ -132,7 +132,7 @@ def test_protected_host_refused_in_lab(practice: tuple[Lab, Path]) -> None:
 
 def test_kill_minus_9_during_panic_then_restart_reasserts(practice: tuple[Lab, Path]) -> None:
     lab, policy = practice
-    proc = lab.popen("ctrl", sys.executable, "-m", "controller.cli", "--config", str(policy), "panic", "--yes",
+    proc = lab.popen("ctrl", sys.executable, "-m", "notaus.controller.cli", "--config", str(policy), "panic", "--yes",
                      env=lab.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # kill as soon as the desired state is on disk (the panic plan is journaled right before it)
     state_db = Path(str(lab.workdir)) / "state" / "state.sqlite"

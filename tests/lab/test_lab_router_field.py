@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from controller.egress import MESSAGE_DE
+from notaus.controller.egress import MESSAGE_DE
 
 from .netlab import Lab
 from .test_lab_panic import SIM_PORT, notaus, practice  # noqa: F401 - fixture used by name

@@ -51,7 +51,7 @@ def practice(request: pytest.FixtureRequest, clean_lab: Lab, clis: None) -> Iter
               f"port: {CLI_PORTS[dialect]}, user: admin, password: secret, timeout: 5, quarantine_vlan: 666, "
               f"uplinks: ['{vendor_name(dialect, 'uplink')}'], controller_port: '{vendor_name(dialect, 'ctrl')}'}}")
     policy.write_text(policy.read_text().replace("hosts:\n", switch + "\nhosts:\n", 1))
-    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "drivers.sim.tr64",
+    sim = lab.popen(Lab.ROUTER, sys.executable, "-u", "-m", "notaus.drivers.sim.tr64",
                     "--listen", f"{lab.router_lan_ip}:{SIM_PORT}", "--user", "notaus", "--password", "lab-secret",
                     "--effects", "nft", "--hosts-from", str(policy), "--hostfilter-delay", "0.2",
                     env=lab.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

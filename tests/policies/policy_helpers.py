@@ -7,11 +7,11 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from controller.journal import Journal
-from policies.loader import load_policy_text
-from policies.schema import Policy
-from policies.signing import generate_keypair, load_private_key, load_public_keys
-from policies.store import PolicyStore
+from notaus.controller.journal import Journal
+from notaus.policies.loader import load_policy_text
+from notaus.policies.schema import Policy
+from notaus.policies.signing import generate_keypair, load_private_key, load_public_keys
+from notaus.policies.store import PolicyStore
 
 BASE_POLICY = """\
 version: {version}

@@ -6,8 +6,8 @@ import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from policies.signing import key_id, sign_policy
-from policies.update import apply_bundle, current_policy, rollback_policy
+from notaus.policies.signing import key_id, sign_policy
+from notaus.policies.update import apply_bundle, current_policy, rollback_policy
 
 from .policy_helpers import Box, policy_text
 

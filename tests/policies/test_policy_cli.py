@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 def notaus(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NOTAUS_ACTOR": "test-provider"}
     env.pop("NOTAUS_PROVIDER_KEYS", None)
-    return subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "notaus.controller.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

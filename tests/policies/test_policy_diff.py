@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from policies.diff import describe, diff_policies, summary
-from policies.schema import Policy
+from notaus.policies.diff import describe, diff_policies, summary
+from notaus.policies.schema import Policy
 
 BASE = {
     "version": 3,

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from policies.pull import pull_once
-from policies.signing import sign_policy
+from notaus.policies.pull import pull_once
+from notaus.policies.signing import sign_policy
 
 from .policy_helpers import Box, policy_text
 
