@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from controller.actions import parse_target
+from controller.actions import spec as action_spec
 from controller.attention import Attention
 from controller.consequences import panic_warnings
 from controller.discover import voip_keep_set
@@ -341,48 +343,6 @@ class Engine:
                     results.append(res)
         return results
 
-    # ---------------------------------------------------------------------------- verification reads
-    def _wan_is(self, name: str, want: str) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            state = drv.wan_status()
-            return state == want, f"internet connection {state}"
-        return check
-
-    def _wlan_is(self, name: str, enabled: bool) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            nets = drv.wlan_status()
-            wrong = [n.ssid or str(n.index) for n in nets if n.enabled != enabled]
-            state = "on" if enabled else "off"
-            if wrong:
-                return False, f"still {'off' if enabled else 'on'}: {', '.join(wrong)}"
-            return True, f"WLAN {state}"
-        return check
-
-    def _blocked_is(self, name: str, ip: str, blocked: bool) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            state = drv.host_blocked(ip)
-            return state == blocked, f"{ip} internet access {'denied' if state else 'allowed'}"
-        return check
-
-    def _port_is(self, name: str, port: str, up: bool, vlan: int | None = None) -> Callable[[], tuple[bool, str]]:
-        drv = self.switches()[name]
-
-        def check() -> tuple[bool, str]:
-            if vlan is not None:   # per-port VLAN read (some switches show no VLAN in their port table)
-                got = drv.port_vlan(port)
-                return got == vlan, f"port {port} in VLAN {got if got is not None else 'unknown'}"
-            for p in drv.ports():
-                if p.name == port:
-                    return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
-            return False, f"port {port} not reported by the switch"
-        return check
-
     # ---------------------------------------------------------------------------- panic
     def plan_panic(self, profile: str = "full") -> Plan:
         if profile not in self.policy.profiles:
@@ -481,44 +441,30 @@ class Engine:
             steps_of.setdefault(st.device, []).append(st)
         return jobs, steps_of
 
-    def _make_call(self, st: Step, operation: str) -> Callable[[], DeviceResult]:  # noqa: C901 - a dispatch table
+    def _make_call(self, st: Step, operation: str) -> Callable[[], DeviceResult]:
+        """The step as one call: the registry's driver call and read-back (controller.actions)."""
         name = st.device
-        if st.action == "cut_wan":
-            drv_r = self.routers()[name]
+        sp = action_spec(st.action)
+        drv = self.drivers[name]
+        if not isinstance(drv, sp.device):
+            raise ValueError(f"{st.action} needs a {sp.device.__name__}, {name} is not one")
+        target = parse_target(st.action, st.target)
+        memo = self.state.get(f"wan_memo:{name}") if sp.takes_memo else None
 
-            def keep_memo(memo: Any) -> None:
-                def upd(d: dict[str, Any]) -> None:
-                    entry = d["wan_cut"].get(name)   # gone if a restore came in between: do not revive it
-                    if entry is not None and not entry.get("memo") and isinstance(memo, dict):
-                        entry["memo"] = memo   # never overwrite the pre-cut trigger with our own "Manual"
-                self.state.update(upd)
-            return lambda: self._step(st, drv_r.cut_wan, self._wan_is(name, "down"), keep_memo, operation)
-        if st.action == "restore_wan":
-            drv_r = self.routers()[name]
-            memo = self.state.get(f"wan_memo:{name}")
-            return lambda: self._step(st, lambda: drv_r.restore_wan(memo), self._wan_is(name, "up"), None, operation)
-        if st.action in ("wlan_off", "wlan_on"):
-            drv_r = self.routers()[name]
-            on = st.action == "wlan_on"
-            return lambda: self._step(st, lambda: drv_r.set_wlan(on), self._wlan_is(name, on), None, operation)
-        if st.action in ("block_host", "unblock_host"):
-            drv_r = self.routers()[name]
-            block = st.action == "block_host"
-            act = (lambda: drv_r.block_host(st.target)) if block else (lambda: drv_r.unblock_host(st.target))
-            return lambda: self._step(st, act, self._blocked_is(name, st.target, block), None, operation)
-        if st.action in ("port_down", "port_up"):
-            drv_s = self.switches()[name]
-            up = st.action == "port_up"
-            change = (lambda: drv_s.port_up(st.target)) if up else (lambda: drv_s.port_down(st.target))
-            return lambda: self._step(st, self._saving(name, change), self._port_is(name, st.target, up), None,
-                                      operation)
-        if st.action == "set_vlan":
-            drv_s = self.switches()[name]
-            port, _, vlan_s = st.target.partition("@")
-            vlan = int(vlan_s)
-            return lambda: self._step(st, self._saving(name, lambda: drv_s.set_port_vlan(port, vlan)),
-                                      self._port_is(name, port, True, vlan=vlan), None, operation)
-        raise ValueError(f"unknown action {st.action}")
+        def keep_memo(value: Any) -> None:
+            def upd(d: dict[str, Any]) -> None:
+                entry = d["wan_cut"].get(name)   # gone if a restore came in between: do not revive it
+                if entry is not None and not entry.get("memo") and isinstance(value, dict):
+                    entry["memo"] = value   # never overwrite the pre-cut trigger with our own "Manual"
+            self.state.update(upd)
+
+        def act() -> Any:
+            return sp.act(drv, target, memo)
+
+        def verify() -> tuple[bool, str]:
+            return sp.verify(drv, target)
+        change = self._saving(name, act) if sp.saves_config else act
+        return lambda: self._step(st, change, verify, keep_memo if sp.returns_memo else None, operation)
 
     def _saving(self, switch: str, change: Callable[[], Any]) -> Callable[[], Any]:
         """Where the policy asks (``save_config``), persist the switch config so a reboot keeps the isolation.
