@@ -104,6 +104,27 @@ def port_of(action: str, target: str) -> str:
     return typed.port if isinstance(typed, SwitchPort | PortVlan) else ""
 
 
+def subject(action: str, target: str) -> str:
+    """What a step is about, whatever it does to it: the port of a switch step (a VLAN move and its way
+    back touch the same port), the address of a host step, ``""`` for the whole device."""
+    typed = parse_target(action, target)
+    return typed.port if isinstance(typed, SwitchPort | PortVlan) else str(typed)
+
+
+def undo(action: str, target: str, previous_vlan: int | None = None) -> tuple[Action, str]:
+    """The inverse action and its target, for release and restore.
+
+    A VLAN move goes back to ``previous_vlan`` (the VLAN the port had before); without it the way back
+    is unknown and ``LookupError`` says so, so a caller never strands a PC in the quarantine VLAN.
+    """
+    sp = spec(action)
+    if sp.target is PortVlan:
+        if not previous_vlan:
+            raise LookupError(f"the VLAN port {subject(action, target)} had before is unknown")
+        return sp.inverse, str(PortVlan(subject(action, target), int(previous_vlan)))
+    return sp.inverse, target
+
+
 # ---------------------------------------------------------------------------- facts
 #: a gap as find_gaps reports it before the step is attached: (expected, observed), or None when confirmed
 Gap = tuple[str, str] | None
@@ -273,4 +294,4 @@ def spec(action: str) -> ActionSpec:
 
 
 __all__ = ["REGISTRY", "Action", "ActionSpec", "Fact", "HostAddress", "PortVlan", "SwitchPort", "Target",
-           "WholeDevice", "parse_target", "port_of", "spec"]
+           "WholeDevice", "parse_target", "port_of", "spec", "subject", "undo"]

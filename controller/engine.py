@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.actions import parse_target
+from controller.actions import Action, parse_target, subject, undo
 from controller.actions import spec as action_spec
 from controller.attention import Attention
 from controller.consequences import panic_warnings
@@ -503,14 +503,15 @@ class Engine:
                 if stage in ("wan", "all"):
                     for router, entry in d["wan_cut"].items():
                         self.state.put(f"wan_memo:{router}", entry.get("memo"))
-                        steps.append(Step(router, "restore_wan"))
-                    steps.extend(Step(router, "wlan_on") for router in d["wlan_off"])
+                        steps.append(Step(router, action_spec(Action.CUT_WAN).inverse))
+                    steps.extend(Step(router, action_spec(Action.WLAN_OFF).inverse) for router in d["wlan_off"])
                     d["wan_cut"], d["wlan_off"] = {}, {}
                 if stage in ("hosts", "all"):
                     isolated_ips = {i.get("ip") for i in d["isolations"].values()}
                     for ip, entry in list(d["router_blocks"].items()):
                         if entry.get("reason") == "panic" and ip not in isolated_ips:
-                            steps.append(Step(entry["router"], "unblock_host", ip, host=entry.get("host", "")))
+                            steps.append(Step(entry["router"], *undo(Action.BLOCK_HOST, ip),
+                                              host=entry.get("host", "")))
                             del d["router_blocks"][ip]
                 if not (d["wan_cut"] or d["wlan_off"] or any(
                         e.get("reason") == "panic" for e in d["router_blocks"].values())):
@@ -621,18 +622,15 @@ class Engine:
             steps: list[Step] = []
             blocked: list[str] = []
             for m in iso["methods"]:
-                if m["action"] == "port_down":
-                    steps.append(Step(m["device"], "port_up", m["target"], host=key))
-                elif m["action"] == "set_vlan":
-                    port = m["target"].partition("@")[0]
-                    back = m.get("previous_vlan") or self.policy.device(m["device"]).options.get("access_vlan")
-                    if not back:
-                        blocked.append(f"{m['device']}: the VLAN port {port} had before is unknown; set "
-                                       f"options.access_vlan for {m['device']} (or move the port back by hand)")
-                        continue
-                    steps.append(Step(m["device"], "set_vlan", f"{port}@{back}", host=key))
-                elif m["action"] == "block_host":
-                    steps.append(Step(m["device"], "unblock_host", m["target"], host=key))
+                back = m.get("previous_vlan") or (self.policy.device(m["device"]).options.get("access_vlan")
+                                                  if m["action"] == Action.SET_VLAN else None)
+                try:
+                    inverse, target = undo(m["action"], m["target"], back)
+                except LookupError as exc:
+                    blocked.append(f"{m['device']}: {exc}; set options.access_vlan for {m['device']} "
+                                   "(or move the port back by hand)")
+                    continue
+                steps.append(Step(m["device"], inverse, target, host=key))
             jobs, steps_of = self._jobs_for(steps, "release")
             results = self._run_parallel(jobs, steps_of, "release")
             done = release_done(iso["methods"], results)
@@ -645,9 +643,9 @@ class Engine:
                 entry["methods"] = [m for i, m in enumerate(entry["methods"]) if i not in done]
                 if not entry["methods"]:
                     d["isolations"].pop(key, None)
-                for r in results:
-                    if r.action == "unblock_host" and r.outcome == "done" and \
-                            d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
+                for r in results:   # the router confirmed the unblock, or says it never held the address
+                    if r.action == Action.UNBLOCK_HOST and (r.outcome == "done" or r.error_kind in NEVER_HELD) \
+                            and d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
                         del d["router_blocks"][r.target]
             self.state.update(change)
             outcome = OperationResult.summarize(results) if not blocked else ("partial" if done else "failed")
@@ -813,14 +811,12 @@ NEVER_HELD = ("not_found", "invalid_argument")
 def release_done(methods: list[dict[str, Any]], results: list[DeviceResult]) -> set[int]:
     """Indexes of isolation methods whose undo the device confirmed by read-back (outcome ``done``), or
     router blocks of an address the router says it does not know (``NEVER_HELD``)."""
-    undo = {"port_down": "port_up", "set_vlan": "set_vlan", "block_host": "unblock_host"}
     done: set[int] = set()
     for i, m in enumerate(methods):
-        target = m["target"].partition("@")[0] if m["action"] == "set_vlan" else m["target"]
+        inverse, about = action_spec(m["action"]).inverse, subject(m["action"], m["target"])
         for r in results:
-            r_target = r.target.partition("@")[0] if r.action == "set_vlan" else r.target
-            if r.device == m["device"] and r.action == undo.get(m["action"]) and r_target == target \
-                    and (r.outcome == "done" or (r.action == "unblock_host" and r.error_kind in NEVER_HELD)):
+            if r.device == m["device"] and r.action == inverse and subject(r.action, r.target) == about \
+                    and (r.outcome == "done" or (r.action == Action.UNBLOCK_HOST and r.error_kind in NEVER_HELD)):
                 done.add(i)
     return done
 
