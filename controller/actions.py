@@ -85,7 +85,7 @@ Target = WholeDevice | HostAddress | SwitchPort | PortVlan
 
 def parse_target(action: str, target: str) -> Target:
     """The typed target of ``action`` from its string form; ``ValueError`` on a malformed one."""
-    kind = REGISTRY[Action(action)].target
+    kind = spec(action).target
     if kind is WholeDevice:
         return WholeDevice()
     if kind is HostAddress:
