@@ -285,6 +285,10 @@ REGISTRY: dict[Action, ActionSpec] = {spec.action: spec for spec in (
 )}
 
 
+#: the fact a drift names (``what``) -> the action that holds it (and re-applies it in enforcement)
+FACT_ACTION: dict[str, Action] = {sp.fact.what: a for a, sp in REGISTRY.items() if sp.fact is not None}
+
+
 def spec(action: str) -> ActionSpec:
     """The registry entry of ``action``; ``ValueError`` for an action the engine does not know."""
     try:
@@ -293,5 +297,5 @@ def spec(action: str) -> ActionSpec:
         raise ValueError(f"unknown action {action}") from None
 
 
-__all__ = ["REGISTRY", "Action", "ActionSpec", "Fact", "HostAddress", "PortVlan", "SwitchPort", "Target",
+__all__ = ["FACT_ACTION", "REGISTRY", "Action", "ActionSpec", "Fact", "HostAddress", "PortVlan", "SwitchPort", "Target",
            "WholeDevice", "parse_target", "port_of", "spec", "subject", "undo"]

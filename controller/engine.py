@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from controller.actions import Action, parse_target, subject, undo
+from controller.actions import Action, HostAddress, parse_target, subject, undo
 from controller.actions import spec as action_spec
 from controller.attention import Attention
 from controller.consequences import panic_warnings
@@ -354,16 +354,16 @@ class Engine:
             plan.notes.append("no router configured: the internet cannot be cut")
         for name, drv in routers.items():
             if prof.cut_wan:
-                plan.steps.append(Step(name, "cut_wan"))
+                plan.steps.append(Step.of(name, Action.CUT_WAN))
             if prof.block_clients:
                 if not drv.supports("block_host"):
                     raise ValueError(f"profile {profile!r} is not possible here: {name} cannot block single "
                                      "machines; use the profile 'full'")
                 for host, ip in self._clients_to_block(name, prof.keep_roles, keep_voip=prof.keep_voip_clients):
-                    plan.steps.append(Step(name, "block_host", ip, host=host))
+                    plan.steps.append(Step.of(name, Action.BLOCK_HOST, HostAddress(ip), host=host))
             if prof.wlan_off:
                 # last: a tablet on this WLAN sees the verified cut/blocks (journal) before it drops off
-                plan.steps.append(Step(name, "wlan_off"))
+                plan.steps.append(Step.of(name, Action.WLAN_OFF))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
         plan.warnings = panic_warnings(self.policy, prof, self._telephony)
@@ -410,11 +410,11 @@ class Engine:
             def record(desired: dict[str, Any]) -> None:
                 desired["containment"] = {"profile": profile, "since": _now(), "actor": actor}
                 for st in plan.steps:
-                    if st.action == "cut_wan":
+                    if st.action == Action.CUT_WAN:
                         desired["wan_cut"].setdefault(st.device, {"memo": None, "since": _now()})
-                    elif st.action == "wlan_off":
+                    elif st.action == Action.WLAN_OFF:
                         desired["wlan_off"].setdefault(st.device, {"since": _now()})
-                    elif st.action == "block_host":
+                    elif st.action == Action.BLOCK_HOST:
                         desired["router_blocks"].setdefault(
                             st.target, {"router": st.device, "host": st.host, "reason": "panic", "since": _now()})
             self.state.update(record)
@@ -563,8 +563,8 @@ class Engine:
                 return OperationResult("isolate", "refused", message=str(exc), data={"host": host})
             previous_vlans: dict[str, int | None] = {}
             for st in steps:
-                if st.action == "set_vlan":
-                    port = st.target.partition("@")[0]
+                if st.action == Action.SET_VLAN:
+                    port = st.port
                     previous_vlans[port], why = vlan_to_restore(self, st.device, port)
                     if previous_vlans[port] is None:   # no way back known: refuse rather than strand the PC
                         self.journal.append("guard.refused", {"operation": "isolate", "host": host,
@@ -576,11 +576,11 @@ class Engine:
                     "host": entry.name, "ip": entry.ip, "mac": entry.mac, "reason": reason, "source": source,
                     "actor": actor, "since": _now(), "evidence": evidence or {},
                     "methods": [{"device": s.device, "action": s.action, "target": s.target,
-                                 "previous_vlan": previous_vlans.get(s.target.partition("@")[0])}
+                                 "previous_vlan": previous_vlans.get(s.port)}
                                 for s in steps],
                 }
                 for s in steps:
-                    if s.action == "block_host":
+                    if s.action == Action.BLOCK_HOST:
                         d["router_blocks"][s.target] = {"router": s.device, "host": entry.name,
                                                         "reason": "isolation", "since": _now()}
             self.state.update(record)
