@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from notaus.controller.scheduler import Scheduler
     from notaus.policies.schema import Policy
 
+from notaus.controller.actions import FACT_ACTION
+
 log = logging.getLogger(__name__)
 
 STATE_CODES = {"verbunden": "connected", "getrennt": "disconnected", "teilweise": "partial", "unbekannt": "unknown"}
@@ -38,8 +40,7 @@ DRIFT_MAX = 5
 DRIFT_SCAN = 5000
 
 #: drift "what" -> the re-applying step's action (as in device.result of operation "enforce")
-DRIFT_ACTION = {"wan": "cut_wan", "wlan": "wlan_off", "host_block": "block_host", "port": "port_down",
-                "vlan": "set_vlan"}
+DRIFT_ACTION = {what: action.value for what, action in FACT_ACTION.items()}
 
 #: error kind -> (title de, title en, what to do de, what to do en); {device} and {provider} are filled in
 HEALTH_ADVICE: dict[str, tuple[str, str, str, str]] = {

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from notaus.controller.actions import Action, HostAddress, parse_target, subject, undo
+from notaus.controller.actions import spec as action_spec
 from notaus.controller.attention import Attention
 from notaus.controller.consequences import panic_warnings
 from notaus.controller.devices import build_driver
@@ -35,7 +37,6 @@ from notaus.drivers.base import (
     Driver,
     DriverError,
     Host,
-    NotFound,
     NotSupported,
     RouterDriver,
     SwitchDriver,
@@ -343,49 +344,6 @@ class Engine:
                     results.append(res)
         return results
 
-    # ---------------------------------------------------------------------------- verification reads
-    def _wan_is(self, name: str, want: str) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            state = drv.wan_status()
-            return state == want, f"internet connection {state}"
-        return check
-
-    def _wlan_is(self, name: str, enabled: bool) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            nets = drv.wlan_status()
-            wrong = [n.ssid or str(n.index) for n in nets if n.enabled != enabled]
-            state = "on" if enabled else "off"
-            if wrong:
-                return False, f"still {'off' if enabled else 'on'}: {', '.join(wrong)}"
-            return True, f"WLAN {state}"
-        return check
-
-    def _blocked_is(self, name: str, ip: str, blocked: bool) -> Callable[[], tuple[bool, str]]:
-        drv = self.routers()[name]
-
-        def check() -> tuple[bool, str]:
-            state = drv.host_blocked(ip)
-            return state == blocked, f"{ip} internet access {'denied' if state else 'allowed'}"
-        return check
-
-    def _port_is(self, name: str, port: str, up: bool, vlan: int | None = None) -> Callable[[], tuple[bool, str]]:
-        drv = self.switches()[name]
-
-        def check() -> tuple[bool, str]:
-            if vlan is not None:   # per-port VLAN read (some switches show no VLAN in their port table)
-                got = drv.port_vlan(port)
-                return got == vlan, f"port {port} in VLAN {got if got is not None else 'unknown'}"
-            try:
-                p = drv.port_state(port)   # the driver's cheapest read of one port (base: out of ports())
-            except NotFound:
-                return False, f"port {port} not reported by the switch"
-            return p.admin_up == up, f"port {port} {'up' if p.admin_up else 'shut down'}"
-        return check
-
     # ---------------------------------------------------------------------------- panic
     def plan_panic(self, profile: str = "full") -> Plan:
         if profile not in self.policy.profiles:
@@ -397,16 +355,16 @@ class Engine:
             plan.notes.append("no router configured: the internet cannot be cut")
         for name, drv in routers.items():
             if prof.cut_wan:
-                plan.steps.append(Step(name, "cut_wan"))
+                plan.steps.append(Step.of(name, Action.CUT_WAN))
             if prof.block_clients:
                 if not drv.supports("block_host"):
                     raise ValueError(f"profile {profile!r} is not possible here: {name} cannot block single "
                                      "machines; use the profile 'full'")
                 for host, ip in self._clients_to_block(name, prof.keep_roles, keep_voip=prof.keep_voip_clients):
-                    plan.steps.append(Step(name, "block_host", ip, host=host))
+                    plan.steps.append(Step.of(name, Action.BLOCK_HOST, HostAddress(ip), host=host))
             if prof.wlan_off:
                 # last: a tablet on this WLAN sees the verified cut/blocks (journal) before it drops off
-                plan.steps.append(Step(name, "wlan_off"))
+                plan.steps.append(Step.of(name, Action.WLAN_OFF))
             if name in self._open_errors:
                 plan.notes.append(f"{name}: at start-up: {self._open_errors[name]}")
         if prof.block_clients and not prof.cut_wan:
@@ -442,11 +400,11 @@ class Engine:
             def record(desired: dict[str, Any]) -> None:
                 desired["containment"] = {"profile": profile, "since": _now(), "actor": actor}
                 for st in plan.steps:
-                    if st.action == "cut_wan":
+                    if st.action == Action.CUT_WAN:
                         desired["wan_cut"].setdefault(st.device, {"memo": None, "since": _now()})
-                    elif st.action == "wlan_off":
+                    elif st.action == Action.WLAN_OFF:
                         desired["wlan_off"].setdefault(st.device, {"since": _now()})
-                    elif st.action == "block_host":
+                    elif st.action == Action.BLOCK_HOST:
                         desired["router_blocks"].setdefault(
                             st.target, {"router": st.device, "host": st.host, "reason": "panic", "since": _now()})
             self.state.update(record)
@@ -482,44 +440,30 @@ class Engine:
             steps_of.setdefault(st.device, []).append(st)
         return jobs, steps_of
 
-    def _make_call(self, st: Step, operation: str) -> Callable[[], DeviceResult]:  # noqa: C901 - a dispatch table
+    def _make_call(self, st: Step, operation: str) -> Callable[[], DeviceResult]:
+        """The step as one call: the registry's driver call and read-back (controller.actions)."""
         name = st.device
-        if st.action == "cut_wan":
-            drv_r = self.routers()[name]
+        sp = action_spec(st.action)
+        drv = self.drivers[name]
+        if not isinstance(drv, sp.device):
+            raise ValueError(f"{st.action} needs a {sp.device.__name__}, {name} is not one")
+        target = parse_target(st.action, st.target)
+        memo = self.state.get(f"wan_memo:{name}") if sp.takes_memo else None
 
-            def keep_memo(memo: Any) -> None:
-                def upd(d: dict[str, Any]) -> None:
-                    entry = d["wan_cut"].get(name)   # gone if a restore came in between: do not revive it
-                    if entry is not None and not entry.get("memo") and isinstance(memo, dict):
-                        entry["memo"] = memo   # never overwrite the pre-cut trigger with our own "Manual"
-                self.state.update(upd)
-            return lambda: self._step(st, drv_r.cut_wan, self._wan_is(name, "down"), keep_memo, operation)
-        if st.action == "restore_wan":
-            drv_r = self.routers()[name]
-            memo = self.state.get(f"wan_memo:{name}")
-            return lambda: self._step(st, lambda: drv_r.restore_wan(memo), self._wan_is(name, "up"), None, operation)
-        if st.action in ("wlan_off", "wlan_on"):
-            drv_r = self.routers()[name]
-            on = st.action == "wlan_on"
-            return lambda: self._step(st, lambda: drv_r.set_wlan(on), self._wlan_is(name, on), None, operation)
-        if st.action in ("block_host", "unblock_host"):
-            drv_r = self.routers()[name]
-            block = st.action == "block_host"
-            act = (lambda: drv_r.block_host(st.target)) if block else (lambda: drv_r.unblock_host(st.target))
-            return lambda: self._step(st, act, self._blocked_is(name, st.target, block), None, operation)
-        if st.action in ("port_down", "port_up"):
-            drv_s = self.switches()[name]
-            up = st.action == "port_up"
-            change = (lambda: drv_s.port_up(st.target)) if up else (lambda: drv_s.port_down(st.target))
-            return lambda: self._step(st, self._saving(name, change), self._port_is(name, st.target, up), None,
-                                      operation)
-        if st.action == "set_vlan":
-            drv_s = self.switches()[name]
-            port, _, vlan_s = st.target.partition("@")
-            vlan = int(vlan_s)
-            return lambda: self._step(st, self._saving(name, lambda: drv_s.set_port_vlan(port, vlan)),
-                                      self._port_is(name, port, True, vlan=vlan), None, operation)
-        raise ValueError(f"unknown action {st.action}")
+        def keep_memo(value: Any) -> None:
+            def upd(d: dict[str, Any]) -> None:
+                entry = d["wan_cut"].get(name)   # gone if a restore came in between: do not revive it
+                if entry is not None and not entry.get("memo") and isinstance(value, dict):
+                    entry["memo"] = value   # never overwrite the pre-cut trigger with our own "Manual"
+            self.state.update(upd)
+
+        def act() -> Any:
+            return sp.act(drv, target, memo)
+
+        def verify() -> tuple[bool, str]:
+            return sp.verify(drv, target)
+        change = self._saving(name, act) if sp.saves_config else act
+        return lambda: self._step(st, change, verify, keep_memo if sp.returns_memo else None, operation)
 
     def _saving(self, switch: str, change: Callable[[], Any]) -> Callable[[], Any]:
         """Where the policy asks (``save_config``), persist the switch config so a reboot keeps the isolation.
@@ -560,14 +504,15 @@ class Engine:
                 if stage in ("wan", "all"):
                     for router, entry in d["wan_cut"].items():
                         self.state.put(f"wan_memo:{router}", entry.get("memo"))
-                        steps.append(Step(router, "restore_wan"))
-                    steps.extend(Step(router, "wlan_on") for router in d["wlan_off"])
+                        steps.append(Step(router, action_spec(Action.CUT_WAN).inverse))
+                    steps.extend(Step(router, action_spec(Action.WLAN_OFF).inverse) for router in d["wlan_off"])
                     d["wan_cut"], d["wlan_off"] = {}, {}
                 if stage in ("hosts", "all"):
                     isolated_ips = {i.get("ip") for i in d["isolations"].values()}
                     for ip, entry in list(d["router_blocks"].items()):
                         if entry.get("reason") == "panic" and ip not in isolated_ips:
-                            steps.append(Step(entry["router"], "unblock_host", ip, host=entry.get("host", "")))
+                            steps.append(Step(entry["router"], *undo(Action.BLOCK_HOST, ip),
+                                              host=entry.get("host", "")))
                             del d["router_blocks"][ip]
                 if not (d["wan_cut"] or d["wlan_off"] or any(
                         e.get("reason") == "panic" for e in d["router_blocks"].values())):
@@ -619,8 +564,8 @@ class Engine:
                 return OperationResult("isolate", "refused", message=str(exc), data={"host": host})
             previous_vlans: dict[str, int | None] = {}
             for st in steps:
-                if st.action == "set_vlan":
-                    port = st.target.partition("@")[0]
+                if st.action == Action.SET_VLAN:
+                    port = st.port
                     previous_vlans[port], why = vlan_to_restore(self, st.device, port)
                     if previous_vlans[port] is None:   # no way back known: refuse rather than strand the PC
                         self.journal.append("guard.refused", {"operation": "isolate", "host": host,
@@ -632,11 +577,11 @@ class Engine:
                     "host": entry.name, "ip": entry.ip, "mac": entry.mac, "reason": reason, "source": source,
                     "actor": actor, "since": _now(), "evidence": evidence or {},
                     "methods": [{"device": s.device, "action": s.action, "target": s.target,
-                                 "previous_vlan": previous_vlans.get(s.target.partition("@")[0])}
+                                 "previous_vlan": previous_vlans.get(s.port)}
                                 for s in steps],
                 }
                 for s in steps:
-                    if s.action == "block_host":
+                    if s.action == Action.BLOCK_HOST:
                         d["router_blocks"][s.target] = {"router": s.device, "host": entry.name,
                                                         "reason": "isolation", "since": _now()}
             self.state.update(record)
@@ -678,18 +623,15 @@ class Engine:
             steps: list[Step] = []
             blocked: list[str] = []
             for m in iso["methods"]:
-                if m["action"] == "port_down":
-                    steps.append(Step(m["device"], "port_up", m["target"], host=key))
-                elif m["action"] == "set_vlan":
-                    port = m["target"].partition("@")[0]
-                    back = m.get("previous_vlan") or self.policy.device(m["device"]).options.get("access_vlan")
-                    if not back:
-                        blocked.append(f"{m['device']}: the VLAN port {port} had before is unknown; set "
-                                       f"options.access_vlan for {m['device']} (or move the port back by hand)")
-                        continue
-                    steps.append(Step(m["device"], "set_vlan", f"{port}@{back}", host=key))
-                elif m["action"] == "block_host":
-                    steps.append(Step(m["device"], "unblock_host", m["target"], host=key))
+                back = m.get("previous_vlan") or (self.policy.device(m["device"]).options.get("access_vlan")
+                                                  if m["action"] == Action.SET_VLAN else None)
+                try:
+                    inverse, target = undo(m["action"], m["target"], back)
+                except LookupError as exc:
+                    blocked.append(f"{m['device']}: {exc}; set options.access_vlan for {m['device']} "
+                                   "(or move the port back by hand)")
+                    continue
+                steps.append(Step(m["device"], inverse, target, host=key))
             jobs, steps_of = self._jobs_for(steps, "release")
             results = self._run_parallel(jobs, steps_of, "release")
             done = release_done(iso["methods"], results)
@@ -702,9 +644,9 @@ class Engine:
                 entry["methods"] = [m for i, m in enumerate(entry["methods"]) if i not in done]
                 if not entry["methods"]:
                     d["isolations"].pop(key, None)
-                for r in results:
-                    if r.action == "unblock_host" and (r.outcome == "done" or r.error_kind in NEVER_HELD) and \
-                            d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
+                for r in results:   # the router confirmed the unblock, or says it never held the address
+                    if r.action == Action.UNBLOCK_HOST and (r.outcome == "done" or r.error_kind in NEVER_HELD) \
+                            and d["router_blocks"].get(r.target, {}).get("reason") == "isolation":
                         del d["router_blocks"][r.target]
             self.state.update(change)
             still = len(iso["methods"]) - len(done)
@@ -898,14 +840,12 @@ NEVER_HELD = ("not_found", "invalid_argument")
 def release_done(methods: list[dict[str, Any]], results: list[DeviceResult]) -> set[int]:
     """Indexes of isolation methods whose undo the device confirmed by read-back (outcome ``done``), or
     router blocks of an address the router says it does not know (``NEVER_HELD``)."""
-    undo = {"port_down": "port_up", "set_vlan": "set_vlan", "block_host": "unblock_host"}
     done: set[int] = set()
     for i, m in enumerate(methods):
-        target = m["target"].partition("@")[0] if m["action"] == "set_vlan" else m["target"]
+        inverse, about = action_spec(m["action"]).inverse, subject(m["action"], m["target"])
         for r in results:
-            r_target = r.target.partition("@")[0] if r.action == "set_vlan" else r.target
-            if r.device == m["device"] and r.action == undo.get(m["action"]) and r_target == target \
-                    and (r.outcome == "done" or (r.action == "unblock_host" and r.error_kind in NEVER_HELD)):
+            if r.device == m["device"] and r.action == inverse and subject(r.action, r.target) == about \
+                    and (r.outcome == "done" or (r.action == Action.UNBLOCK_HOST and r.error_kind in NEVER_HELD)):
                 done.add(i)
     return done
 

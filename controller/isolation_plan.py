@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from notaus.controller.actions import Action, HostAddress, PortVlan, SwitchPort
 from notaus.controller.host_identity import HostResolver, NotPracticeHost
 from notaus.controller.locate import guard_from_driver, locate_mac
 from notaus.controller.results import Step
@@ -70,16 +71,16 @@ class IsolationPlanner:
                     if dev.quarantine_vlan is None:
                         notes.append(f"{sw}: no quarantine_vlan configured")
                     else:
-                        steps.append(Step(sw, "set_vlan", f"{port}@{dev.quarantine_vlan}", host=host.name))
+                        steps.append(Step.of(sw, Action.SET_VLAN, PortVlan(port, dev.quarantine_vlan), host=host.name))
                 else:
-                    steps.append(Step(sw, "port_down", port, host=host.name))
+                    steps.append(Step.of(sw, Action.PORT_DOWN, SwitchPort(port), host=host.name))
             elif why:
                 notes.append(why)
         if method in ("auto", "router"):
             if host.ip:
                 for name, drv in self.engine.routers().items():
                     if drv.supports("block_host"):
-                        steps.append(Step(name, "block_host", host.ip, host=host.name))
+                        steps.append(Step.of(name, Action.BLOCK_HOST, HostAddress(host.ip), host=host.name))
                     else:
                         notes.append(f"{name}: this router cannot block a single machine – "
                                      "only a managed switch (or pulling the cable) can isolate it")

@@ -14,7 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any
 
-from notaus.controller.results import Step
+from notaus.controller.actions import Action, parse_target, port_of
+from notaus.controller.actions import spec as action_spec
+from notaus.controller.desired import DesiredState
 from notaus.drivers.base import DriverError, NotSupported, RouterDriver, SwitchDriver
 
 if TYPE_CHECKING:
@@ -118,47 +120,25 @@ def observe(engine: Engine) -> dict[str, dict[str, Any]]:
     return out
 
 
-def find_gaps(desired: dict[str, Any], observed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every desired fact the devices do not confirm, with what would re-apply it."""
+def find_gaps(desired: dict[str, Any] | DesiredState,
+              observed: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every desired fact the devices do not confirm, with what would re-apply it.
+
+    Each held step's fact (``controller.actions``) says how the observation confirms it.
+    """
+    state = desired if isinstance(desired, DesiredState) else DesiredState.from_dict(desired)
     gaps: list[dict[str, Any]] = []
-    for router in desired["wan_cut"]:
-        obs = observed.get(router, {})
-        if obs.get("wan") != "down":
-            gaps.append({"device": router, "what": "wan", "expected": "down", "observed": obs.get("wan", "unknown"),
-                         "step": Step(router, "cut_wan")})
-        elif obs.get("wan_trigger") not in (None, "Manual"):
-            # down right now but set to dial again (rebooted box, someone pressed "reconnect"): re-cut first
-            gaps.append({"device": router, "what": "wan", "expected": "down (trigger Manual)",
-                         "observed": f"down, trigger {obs['wan_trigger']}", "step": Step(router, "cut_wan")})
-    for router in desired["wlan_off"]:
-        obs = observed.get(router, {})
-        if obs.get("wlan") not in ("off", "unknown") or not obs.get("reachable", False):
-            gaps.append({"device": router, "what": "wlan", "expected": "off",
-                         "observed": obs.get("wlan", "unknown"),
-                         "step": Step(router, "wlan_off")})
-    for ip, entry in desired["router_blocks"].items():
-        obs = observed.get(entry["router"], {})
-        if ip not in obs.get("blocked_hosts", []):
-            gaps.append({"device": entry["router"], "what": "host_block", "expected": f"{ip} blocked",
-                         "observed": "allowed" if obs.get("reachable") else "unknown",
-                         "step": Step(entry["router"], "block_host", ip, host=entry.get("host", ""))})
-    for key, iso in desired["isolations"].items():
-        for m in iso["methods"]:
-            obs = observed.get(m["device"], {})
-            if m["action"] == "port_down" and m["target"] not in obs.get("ports_down", []):
-                gaps.append({"device": m["device"], "what": "port", "expected": f"{m['target']} down",
-                             "observed": "up" if obs.get("reachable") else "unknown",
-                             "step": Step(m["device"], "port_down", m["target"], host=key)})
-            if m["action"] == "set_vlan":
-                port, _, vlan = m["target"].partition("@")
-                if obs.get("port_vlans", {}).get(port) != int(vlan):
-                    gaps.append({"device": m["device"], "what": "vlan", "expected": m["target"],
-                                 "observed": str(obs.get("port_vlans", {}).get(port)),
-                                 "step": Step(m["device"], "set_vlan", m["target"], host=key)})
+    for step in state.held_steps():
+        fact = action_spec(step.action).fact
+        assert fact is not None   # held_steps lists only actions that hold a fact
+        gap = fact.gap(observed.get(step.device, {}), parse_target(step.action, step.target))
+        if gap is not None:
+            gaps.append({"device": step.device, "what": fact.what, "expected": gap[0], "observed": gap[1],
+                         "step": step})
     return gaps
 
 
 def _vlan_isolated_ports(engine: Engine, switch: str) -> set[str]:
     """Ports of ``switch`` that an isolation moved to the quarantine VLAN (their VLAN must be observed)."""
-    return {m["target"].partition("@")[0] for iso in engine.state.desired()["isolations"].values()
-            for m in iso["methods"] if m["action"] == "set_vlan" and m["device"] == switch}
+    return {port_of(m["action"], m["target"]) for iso in engine.state.desired()["isolations"].values()
+            for m in iso["methods"] if m["action"] == Action.SET_VLAN and m["device"] == switch}

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from notaus.controller.actions import Action, HostAddress, PortVlan, SwitchPort, Target, parse_target
+
 StepOutcome = Literal["done", "failed", "unverified", "not_supported", "skipped"]
 Outcome = Literal["done", "partial", "failed", "refused"]
 
@@ -34,12 +36,44 @@ class Warning:
 @dataclass
 class Step:
     """One planned device operation, e.g. ``Step("fritzbox", "cut_wan")`` or
-    ``Step("fritzbox", "block_host", "192.168.178.20", host="empfang-pc")``."""
+    ``Step("fritzbox", "block_host", "192.168.178.20", host="empfang-pc")``.
+
+    ``action`` is a :class:`controller.actions.Action` (a ``str``); ``target`` keeps the string form the
+    journal and the API show, and :attr:`typed_target` (or :attr:`ip`, :attr:`port`, :attr:`vlan`)
+    reads it by the kind the action takes: nothing, an address, a port, or ``port@vlan``.
+    """
 
     device: str
     action: str
     target: str = ""
     host: str = ""
+
+    @classmethod
+    def of(cls, device: str, action: str, target: Target | None = None, host: str = "") -> Step:
+        """A step from a typed target: ``Step.of("sw1", Action.SET_VLAN, PortVlan("Gi1/0/7", 999))``."""
+        return cls(device, Action(action), str(target) if target is not None else "", host)
+
+    @property
+    def typed_target(self) -> Target:
+        return parse_target(self.action, self.target)
+
+    @property
+    def ip(self) -> str:
+        """The address a router step blocks or lets through (``""`` for other steps)."""
+        typed = self.typed_target
+        return typed.ip if isinstance(typed, HostAddress) else ""
+
+    @property
+    def port(self) -> str:
+        """The switch port a switch step touches (``""`` for router steps)."""
+        typed = self.typed_target
+        return typed.port if isinstance(typed, SwitchPort | PortVlan) else ""
+
+    @property
+    def vlan(self) -> int | None:
+        """The VLAN a ``set_vlan`` step moves its port to."""
+        typed = self.typed_target
+        return typed.vlan if isinstance(typed, PortVlan) else None
 
 
 @dataclass

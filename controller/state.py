@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from notaus.controller.desired import DesiredState
 from notaus.controller.sqlite import SqliteStore
 
 EMPTY: dict[str, Any] = {
@@ -44,6 +45,10 @@ class StateStore(SqliteStore):
         if current:
             merged.update(current)
         return merged
+
+    def desired_state(self) -> DesiredState:
+        """The desired state as types (controller.desired); the same document as :meth:`desired`."""
+        return DesiredState.from_dict(self.desired())
 
     @contextmanager
     def change(self) -> Iterator[dict[str, Any]]:
