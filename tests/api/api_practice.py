@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from notaus.drivers.sim.tr64 import Tr064Simulator  # noqa: E402
 from notaus.policies.schema import Policy  # noqa: E402
 
 ROLES = ("staff", "agent", "provider", "admin")
@@ -46,3 +48,16 @@ def practice_policy(sim_port: int, state_dir: Path, *, password: str = "notaus",
                        **guardrails},
         "contacts": {"it_provider": {"name": "IT Müller", "phone": "0301112233"}},
     })
+
+#: the practice server as the router lists it; with it the router knows every PC, so keep-phones can
+#: block (and verify) all of them
+SERVER_HOST = {"ip": "192.168.178.10", "mac": "AA:BB:CC:DD:EE:10", "name": "praxisserver"}
+
+
+def sim_with_server(delay: float) -> Iterator[Tr064Simulator]:
+    """A started simulator whose host list includes the practice server (for a ``sim`` fixture)."""
+    s = Tr064Simulator(hosts=[*SIM_HOSTS, SERVER_HOST], hostfilter_delay=delay, reconnect_delay=delay).start()
+    try:
+        yield s
+    finally:
+        s.stop()

@@ -16,7 +16,7 @@ from flask import Flask
 
 from notaus.drivers.sim.tr64 import Tr064Simulator
 
-from .api_practice import SIM_HOSTS
+from .api_practice import sim_with_server
 from .browser_kit import ARTIFACTS, collect_errors, needs_chromium, served, sign_in
 
 pytestmark = needs_chromium
@@ -27,13 +27,8 @@ ISOLATED = ("ws01", "192.168.178.101")
 
 @pytest.fixture
 def sim() -> Iterator[Tr064Simulator]:
-    """The router also knows the practice server, so blocking every PC succeeds on every host."""
-    server = {"ip": "192.168.178.10", "mac": "AA:BB:CC:DD:EE:10", "name": "praxisserver"}
-    s = Tr064Simulator(hosts=[*SIM_HOSTS, server], hostfilter_delay=0.02, reconnect_delay=0.02).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+    """The practice's router also knows the server, so keep-phones can block (and verify) every PC."""
+    yield from sim_with_server(0.02)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from notaus.controller.incident import IncidentManager
 from notaus.drivers.sim.tr64 import Tr064Simulator
 from tests.waiting import wait_for
 
-from .api_practice import SIM_HOSTS
+from .api_practice import sim_with_server
 from .browser_kit import ARTIFACTS, collect_errors, needs_chromium, served, sign_in
 from .test_api_service import Box, _box
 from .ui_axe import axe_violations
@@ -39,12 +39,7 @@ PLAN_STATUS = (428,)
 @pytest.fixture
 def sim() -> Iterator[Tr064Simulator]:
     """The practice's router also knows the server, so keep-phones can block (and verify) every PC."""
-    hosts = [*SIM_HOSTS, {"ip": "192.168.178.10", "mac": "AA:BB:CC:DD:EE:10", "name": "praxisserver"}]
-    s = Tr064Simulator(hosts=hosts, hostfilter_delay=0.05, reconnect_delay=0.05).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+    yield from sim_with_server(0.05)
 
 
 @pytest.fixture
