@@ -317,16 +317,28 @@ class Engine:
         def run_device(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
             return [call() for call in calls]
 
-        def run_concurrently(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
-            # a router whose driver takes concurrent calls (FRITZ!Box): WAN, every WLAN and every host
-            # block at once; the box applies host filters asynchronously, so one-by-one waits N times
+        def wave(calls: list[Callable[[], DeviceResult]]) -> list[DeviceResult]:
             pending = [self._executor.submit(call) for call in calls[1:]]
             first = calls[0]()
             return [first] + [f.result() for f in pending]
 
-        futures = {dev: self._executor.submit(
-            run_concurrently if len(calls) > 1 and getattr(self.drivers[dev], "parallel_calls", False)
-            else run_device, calls) for dev, calls in jobs.items() if calls}
+        def run_concurrently(dev: str) -> list[DeviceResult]:
+            # a router whose driver takes concurrent calls (FRITZ!Box): the WAN and every host block at
+            # once (the box applies host filters asynchronously, so one-by-one waits N times), then every
+            # WLAN at once - last, so a tablet on the WLAN sees the verified cut before it drops off
+            calls, steps = jobs[dev], steps_of[dev]
+            last = [i for i, st in enumerate(steps) if st.action == Action.WLAN_OFF]
+            first = [i for i in range(len(calls)) if i not in last]
+            out: dict[int, DeviceResult] = {}
+            for group in (first, last):
+                if group:
+                    out.update(zip(group, wave([calls[i] for i in group]), strict=True))
+            return [out[i] for i in range(len(calls))]
+
+        futures = {dev: (self._executor.submit(run_concurrently, dev)
+                         if len(calls) > 1 and getattr(self.drivers[dev], "parallel_calls", False)
+                         else self._executor.submit(run_device, calls))
+                   for dev, calls in jobs.items() if calls}
         started = time.monotonic()
         deadline = started + self.settings.parallel_timeout
         results: list[DeviceResult] = []
