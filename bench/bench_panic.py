@@ -115,8 +115,8 @@ def bench_lab(runs: int) -> None:
         assert sim.stdout is not None and "TR-064" in sim.stdout.readline()
         # a warm engine in the controller namespace, driven line by line over stdin (like the web button)
         driver = lab.popen("ctrl", sys.executable, "-u", "-c",
-                           "import sys; from pathlib import Path; from policies.loader import load_policy\n"
-                           "from controller.engine import Engine\n"
+                           "import sys; from pathlib import Path; from notaus.policies.loader import load_policy\n"
+                           "from notaus.controller.engine import Engine\n"
                            f"e = Engine.from_policy(load_policy('{policy}'), base_dir=Path('{policy.parent}'))\n"
                            "print('ready', flush=True)\n"
                            "for line in sys.stdin:\n"

@@ -108,7 +108,7 @@ def test_committed_entries_survive_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "k.sqlite"
     code = (
         "import sys, time\n"
-        "from controller.journal import Journal\n"
+        "from notaus.controller.journal import Journal\n"
         f"j = Journal({str(path)!r})\n"
         "i = 0\n"
         "while True:\n"

@@ -97,7 +97,7 @@ def test_kiosk_code_is_neither_stored_nor_logged(app: Flask, auth: Any, tmp_path
 def test_service_sets_its_own_umask(tmp_path: Path) -> None:
     """Started by hand with umask 022, the files notaus creates are still private."""
     db = tmp_path / "state" / "tokens.sqlite"
-    code = ("import sys; from controller.cli import main; "
+    code = ("import sys; from notaus.controller.cli import main; "
             f"sys.exit(main(['token', 'create', '--role', 'staff', '--name', 'x', '--tokens', {str(db)!r}]))")
     res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          preexec_fn=lambda: os.umask(0o022))
@@ -174,7 +174,7 @@ def test_status_is_unknown_not_connected_while_the_router_is_unreachable(tmp_pat
         token = app.extensions["notaus"].tokens.create("staff", "s")
         doc = app.test_client().get("/api/v1/status", headers={"Authorization": f"Bearer {token}"}).get_json()
         assert doc["state"] == "unbekannt" and doc["state_code"] == "unknown"
-        cli = subprocess.run([sys.executable, "-c", "import sys; from controller.cli import main; "
+        cli = subprocess.run([sys.executable, "-c", "import sys; from notaus.controller.cli import main; "
                               "sys.exit(main(sys.argv[1:]))", "status", "--json"], cwd=ROOT, capture_output=True,
                              text=True, timeout=120, env={**os.environ, "NOTAUS_CONFIG": _write_policy(tmp_path, port)})
         assert '"verbunden"' not in cli.stdout and '"unbekannt"' in cli.stdout, (cli.stdout, cli.stderr)

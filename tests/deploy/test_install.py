@@ -82,14 +82,15 @@ def test_files_modes_and_owner(installed: tuple[Path, str]) -> None:
 def test_link_source_venv_sees_the_given_interpreters_packages(installed: tuple[Path, str]) -> None:
     root, _ = installed
     pth = next((root / "opt/notaus/venv/lib").glob("python3*/site-packages/notaus-src.pth")).read_text().split()
-    assert pth[0] == str(root / "opt/notaus/src")
+    # the source folders linked under their installed names: opt/notaus/ns/notaus/controller -> src/controller
+    assert pth[0] == str(root / "opt/notaus/ns")
     import sysconfig
 
     assert sysconfig.get_paths()["purelib"] in pth, pth     # this venv's, not the machine python3's
     out = subprocess.run([str(root / "opt/notaus/venv/bin/python"), "-P", "-c",   # -P: not the cwd's checkout
-                          "import apscheduler, controller; print(controller.__file__)"],
+                          "import os, apscheduler, notaus.controller as c; print(os.path.realpath(c.__file__))"],
                          capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == str(root / "opt/notaus/src/controller/__init__.py")
+    assert out.stdout.strip() == str((root / "opt/notaus/src/controller/__init__.py").resolve())
 
 
 def test_unit_is_hardened_and_points_at_the_install(installed: tuple[Path, str]) -> None:

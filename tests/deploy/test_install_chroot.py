@@ -183,7 +183,7 @@ def test_user_and_secrets(box: Box) -> None:
 def test_first_tokens_printed_once_and_verify(box: Box) -> None:
     tokens = TOKEN_LINE.findall(box.install_out)
     assert len(tokens) == 2, box.install_out
-    verify = ("import sys\nfrom api.auth import TokenStore\ns = TokenStore('/var/lib/notaus/tokens.sqlite')\n"
+    verify = ("import sys\nfrom notaus.api.auth import TokenStore\ns = TokenStore('/var/lib/notaus/tokens.sqlite')\n"
               "print([s.verify(t) for t in sys.argv[1:]])\n")
     out = box.run(f"{VENV}/bin/python", "-c", verify, *tokens, tokens[0][:-1] + ("A" if tokens[0][-1] != "A" else "B"))
     assert out.stdout.strip() == "[('praxis', 'staff'), ('it-dienstleister', 'provider'), None]", out.stdout
@@ -262,7 +262,7 @@ def test_pdf_report_renders_with_what_install_sh_installed(box: Box) -> None:
     assert written["journal_head"] in text.replace(" ", "")
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True, timeout=60).stdout
     assert "BitstreamVeraSans" in fonts, fonts             # the font shipped in the ReportLab wheel, embedded
-    doctor = box.run(f"{VENV}/bin/python", "-c", "from controller.doctor import check_pdf; l = check_pdf(); "
+    doctor = box.run(f"{VENV}/bin/python", "-c", "from notaus.controller.doctor import check_pdf; l = check_pdf(); "
                      "print(l.status, l.detail)")
     assert doctor.stdout.startswith("ok ") and "Bitstream Vera" in doctor.stdout, doctor.stdout
 
@@ -284,7 +284,7 @@ def test_upgrade_from_a_newer_tree_keeps_state(box: Box) -> None:
 
 
 def test_backup_and_restore_inside_the_box(box: Box) -> None:
-    append = ("from controller.journal import Journal\nj = Journal('/var/lib/notaus/journal.sqlite')\n"
+    append = ("from notaus.controller.journal import Journal\nj = Journal('/var/lib/notaus/journal.sqlite')\n"
               "j.append('test.before_backup', {'n': 1}, actor='test')\nh = j.head()\nprint(h.seq, h.hash)\n")
     seq, head = box.run(f"{VENV}/bin/python", "-c", append).stdout.split()
     box.run(f"{SRC_IN_ROOT}/deploy/backup.sh", "-o", "/root/b.tar.gz")

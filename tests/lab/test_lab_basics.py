@@ -22,7 +22,7 @@ SETTLE = 0.3  # seconds without answers that count as "traffic stopped"
 
 def effects(lab: Lab, code: str) -> str:
     """Run ``code`` against ``NftRouterEffects`` in the router namespace, as the simulator process would."""
-    script = f"from drivers.sim.nft_effects import NftRouterEffects\ne = NftRouterEffects(reset=False)\n{code}"
+    script = f"from notaus.drivers.sim.nft_effects import NftRouterEffects\ne = NftRouterEffects(reset=False)\n{code}"
     return lab.run_python(Lab.ROUTER, script).stdout.strip()
 
 

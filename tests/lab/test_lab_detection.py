@@ -251,7 +251,7 @@ def test_beacon_is_detected_live_and_ws1_isolated_at_the_router(live: LiveRun) -
     action = _first(es, result.seq, lambda e: e.kind == "detection.action")
     assert action is not None and action.data["src"] == run.ws1_ip and action.data["outcome"] == "done"
     assert action.data["via"] == "guardrails"
-    devices = action.data["result"]["result"]["devices"]
+    devices = action.data["result"]["devices"]
     assert [(d["device"], d["action"], d["outcome"]) for d in devices] == [("fritzbox", "block_host", "done")]
 
     # evidence: the pcap named in the decision exists, its SHA-256 is recorded (also in the request),

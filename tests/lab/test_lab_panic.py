@@ -147,8 +147,8 @@ def test_kill_minus_9_during_panic_then_restart_reasserts(practice: tuple[Lab, P
     code, status = notaus(lab, policy, "status")
     assert status["containment"] is not None
     lab.run("ctrl", sys.executable, "-c",
-            "import sys; from pathlib import Path; from policies.loader import load_policy;"
-            "from controller.engine import Engine;"
+            "import sys; from pathlib import Path; from notaus.policies.loader import load_policy;"
+            "from notaus.controller.engine import Engine;"
             f"e = Engine.from_policy(load_policy('{policy}'), base_dir=Path('{policy.parent}'));"
             "e.reassert(); e.close()", env=lab.env, timeout=60)
     code, status = notaus(lab, policy, "status")

@@ -123,8 +123,8 @@ def test_keep_phones_blocks_a_pc_that_came_back_with_a_new_address(practice: tup
                 "method='POST'), timeout=5)", input=body.decode(), env=lab.env)
         assert _udp_echo_from(lab, "ws2", new_ip), "before enforcement the new address reaches the internet"
         lab.run("ctrl", sys.executable, "-c",
-                "from pathlib import Path; from policies.loader import load_policy;"
-                "from controller.engine import Engine;"
+                "from pathlib import Path; from notaus.policies.loader import load_policy;"
+                "from notaus.controller.engine import Engine;"
                 f"e = Engine.from_policy(load_policy('{policy}'), base_dir=Path('{policy.parent}'));"
                 "print(e.enforce()); e.close()", env=lab.env, timeout=60)
         assert not _udp_echo_from(lab, "ws2", new_ip)

@@ -32,8 +32,9 @@ DRIVERS = {
     "snmp": "SnmpSwitchDriver('sw', '{ip}', timeout=2, options={{'snmp': {{'community': '" + RW_COMMUNITY
             + "'}}, 'uplinks': ['uplink'], 'controller_port': 'ctrl'}})",
 }
-IMPORTS = ("import json\nfrom controller.locate import locate_mac, guard_from_driver\n"
-           "from drivers.netmiko_switch import NetmikoSwitchDriver\nfrom drivers.snmp_switch import SnmpSwitchDriver\n")
+IMPORTS = ("import json\nfrom notaus.controller.locate import locate_mac, guard_from_driver\n"
+           "from notaus.drivers.netmiko_switch import NetmikoSwitchDriver\n"
+           "from notaus.drivers.snmp_switch import SnmpSwitchDriver\n")
 
 
 KEY: dict[str, str] = {}
