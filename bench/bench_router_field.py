@@ -96,6 +96,10 @@ hosts:
 
 
 def run(tree: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` against ``tree``; the tree before issue 12 knows its modules by their old top-level
+    names (``controller.cli``), this one by ``notaus.controller.cli``."""
+    if tree != ROOT:
+        args = tuple(a.replace("notaus.", "") for a in args)
     env = {**os.environ, "PYTHONPATH": str(tree)}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=env, cwd=tree,
                           timeout=timeout)
@@ -109,7 +113,7 @@ def cold_dead_router(trees: dict[str, Path], runs: int, tmp: Path) -> None:
             start = figures.setdefault(f"{label}: python + imports", [])
             for _ in range(runs):
                 t0 = time.perf_counter()
-                run(tree, "-c", "import controller.cli, controller.engine, drivers.fritzbox")
+                run(tree, "-c", "import notaus.controller.cli, notaus.controller.engine, notaus.drivers.fritzbox")
                 start.append(time.perf_counter() - t0)
             for cached in (True, False):
                 policy = write_policy(tmp / f"cold-{label}-{cached}", sim.port, [CLIENTS[0], PHONE])
