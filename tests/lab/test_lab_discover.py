@@ -111,7 +111,7 @@ def test_policy_diff_sees_the_new_machine(practice: tuple[Lab, Path]) -> None:
 def test_opt_in_probe_finds_a_printer_port(practice: tuple[Lab, Path]) -> None:
     """Without --probe nothing is connected to; with it, a JetDirect port (9100) on ws2 says printer."""
     lab, policy = practice
-    printer = lab.popen("ws2", "python3", "-m", "tests.lab.servers", "--bind", lab.host_ip("ws2"),
+    printer = lab.popen("ws2", sys.executable, "-m", "tests.lab.servers", "--bind", lab.host_ip("ws2"),
                         "--tcp-echo", "9100", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         assert printer.stdout is not None and printer.stdout.readline().strip() == b"ready"
