@@ -13,7 +13,7 @@ any time; ``hang_after`` hangs after that many commands.
 
 Run standalone (lab)::
 
-    python3 -m notaus.drivers.sim.fake_switch_cli --dialect ios --listen 10.0.0.2:2201 --user admin \
+    .venv/bin/python -m notaus.drivers.sim.fake_switch_cli --dialect ios --listen 10.0.0.2:2201 --user admin \
         --password secret --map Gi1/0/1=ws1 --map Gi1/0/2=ws2 --bridge br0
 """
 

@@ -86,7 +86,7 @@ def test_link_source_venv_sees_the_given_interpreters_packages(installed: tuple[
     assert pth[0] == str(root / "opt/notaus/ns")
     import sysconfig
 
-    assert sysconfig.get_paths()["purelib"] in pth, pth     # this venv's, not the machine python3's
+    assert sysconfig.get_paths()["purelib"] in pth, pth     # this venv's, not the machine interpreter's
     out = subprocess.run([str(root / "opt/notaus/venv/bin/python"), "-P", "-c",   # -P: not the cwd's checkout
                           "import os, apscheduler, notaus.controller as c; print(os.path.realpath(c.__file__))"],
                          capture_output=True, text=True, check=True, timeout=60)

@@ -11,7 +11,7 @@ the practice's path through switch and router) and prints one line per answered 
 
 Command line (inside a namespace)::
 
-    python3 -m tests.lab.probe --to 198.51.100.10:7 --interval 0.01 --proto udp
+    .venv/bin/python -m tests.lab.probe --to 198.51.100.10:7 --interval 0.01 --proto udp
 
 Library::
 
