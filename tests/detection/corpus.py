@@ -235,16 +235,7 @@ def add_benign(c: Corpus, hours: float = 12.0) -> None:
     span = hours * 3600
     for h in range(10, 16):                       # office workstations browsing
         src = f"{LAN}{h}"
-        t = T0 + rng.expovariate(1 / 600)
-        while t < T0 + span:
-            for _ in range(rng.randint(1, 4)):    # a page visit touches a few sites
-                site, ip = rng.choice(SITES)
-                c.dns(t, src, site, [ip])
-                for _ in range(rng.randint(2, 8)):
-                    c.tcp(t + rng.uniform(0.05, 4), src, ip, 443, rng.randint(300, 3000),
-                          rng.randint(2000, 200_000), sni=site)
-            t += rng.expovariate(1 / 600)
-        c.labels.append(Label("benign", "browsing", src, None, 443, "tcp"))
+        browse(c, src, T0 + rng.expovariate(1 / 600), T0 + span)
         t = T0 + rng.expovariate(1 / 1800)        # SMB file share, random opens
         while t < T0 + span:
             c.tcp(t, src, FILESERVER, 445, rng.randint(500, 50_000), rng.randint(1000, 500_000))
@@ -363,3 +354,19 @@ def build_bulk(path: Path, packets: int, seed: int = 7, pairs: int = 2000) -> in
             written += 1
         w.close()
     return written
+
+
+def browse(c: Corpus, src: str, start: float, end: float) -> None:
+    """``src`` browses from ``start`` to ``end``: page visits at random, each touching a few sites
+    (a DNS answer, then 2-8 HTTPS connections of page-load sizes); labelled benign."""
+    rng = c.rng
+    t = start
+    while t < end:
+        for _ in range(rng.randint(1, 4)):
+            site, ip = rng.choice(SITES)
+            c.dns(t, src, site, [ip])
+            for _ in range(rng.randint(2, 8)):
+                c.tcp(t + rng.uniform(0.05, 4), src, ip, 443, rng.randint(300, 3000),
+                      rng.randint(2000, 200_000), sni=site)
+        t += rng.expovariate(1 / 600)
+    c.labels.append(Label("benign", "browsing", src, None, 443, "tcp"))

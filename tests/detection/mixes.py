@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.detection.corpus import LAN, PRINTER, SITES, T0, Corpus, Label, _schedule, frame
+from tests.detection.corpus import LAN, PRINTER, T0, Corpus, Label, _schedule, browse, frame
 
 DAY = 24 * 3600.0
 PHONE = LAN + "30"
@@ -96,16 +96,7 @@ def _office(c: Corpus, hosts: list[str]) -> None:
     """Aperiodic office traffic over the working day: browsing, SMB, printing."""
     rng = c.rng
     for src in hosts:
-        t = T0 + 7 * 3600 + rng.expovariate(1 / 600)
-        while t < T0 + 19 * 3600:
-            for _ in range(rng.randint(1, 4)):
-                site, ip = rng.choice(SITES)
-                c.dns(t, src, site, [ip])
-                for _ in range(rng.randint(2, 8)):
-                    c.tcp(t + rng.uniform(0.05, 4), src, ip, 443, rng.randint(300, 3000),
-                          rng.randint(2000, 200_000), sni=site)
-            t += rng.expovariate(1 / 600)
-        c.labels.append(Label("benign", "browsing", src, None, 443, "tcp"))
+        browse(c, src, T0 + 7 * 3600 + rng.expovariate(1 / 600), T0 + 19 * 3600)
         t = T0 + 7 * 3600 + rng.expovariate(1 / 1800)
         while t < T0 + 19 * 3600:
             c.tcp(t, src, SERVER, 445, rng.randint(500, 50_000), rng.randint(1000, 500_000))
